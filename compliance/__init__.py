@@ -1,0 +1,1 @@
+"""Sendguard: the kernel (``compliance.core``), the sender-side checks and the wiring."""

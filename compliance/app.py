@@ -1,0 +1,119 @@
+"""The application factory: the only place, with the CLI, that wires every package together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import structlog
+from fastapi import FastAPI
+
+from compliance.core import api_keys
+from compliance.core.blind_index import BlindIndexer
+from compliance.core.context import Services
+from compliance.core.db import make_engine
+from compliance.core.errors import install_error_handlers
+from compliance.core.i18n import make_jinja_environment
+from compliance.core.keys import load_keyring
+from compliance.core.keystore import KeyStore
+from compliance.core.logging import configure_logging
+from compliance.core.mail import make_transport
+from compliance.core.middleware import RequestContextMiddleware
+from compliance.core.outbox import OutboxWorker
+from compliance.core.ratelimit import RateLimiter
+from compliance.core.settings import Settings, get_settings
+from compliance.core.tokens import TokenSigner
+from compliance.presend import router as presend_router
+from consent import pages as consent_pages
+from consent import router as consent_router
+from dsr import router as dsr_router
+from suppression import router as suppression_router
+
+log = structlog.get_logger(__name__)
+
+_ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE_DIRS = [_ROOT / "compliance" / "core" / "templates", _ROOT / "consent" / "templates"]
+
+
+def create_app(
+    settings: Settings | None = None, *, run_worker: bool = True, configure_logs: bool = True
+) -> FastAPI:
+    """Build the FastAPI application; engines and the outbox worker start in its lifespan."""
+    settings = settings or get_settings()
+    if configure_logs:
+        configure_logging()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.resolved_database_url)
+        keystore_engine = make_engine(settings.resolved_keystore_url)
+        keyring = load_keyring(settings)
+        keystore = KeyStore(keystore_engine, keyring.master_key)
+        keystore.create_schema()
+
+        app.state.engine = engine
+        app.state.services = Services(
+            settings=settings,
+            keystore=keystore,
+            indexer=BlindIndexer(keyring),
+            tokens=TokenSigner(keyring.token_secret),
+            jinja=app.state.jinja,
+            subscribe_limiter=RateLimiter(settings.subscribe_rate_per_minute, 60.0),
+        )
+
+        worker_task: asyncio.Task[None] | None = None
+        if run_worker:
+            transport = make_transport(settings.smtp_url, settings.resolved_outbox_dir)
+            worker = OutboxWorker(
+                engine,
+                keystore,
+                transport,
+                settings.outbox_poll_seconds,
+                settings.outbox_max_attempts,
+            )
+            app.state.outbox_worker = worker
+            worker_task = asyncio.create_task(worker.run())
+        log.info("app.started", env=settings.env.value, worker=run_worker)
+        try:
+            yield
+        finally:
+            if worker_task is not None:
+                worker_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker_task
+            engine.dispose()
+            keystore_engine.dispose()
+            log.info("app.stopped")
+
+    app = FastAPI(
+        title="Sendguard",
+        version="0.1.0",
+        summary=(
+            "Email-marketing compliance and deliverability: consent, suppression,"
+            " data-subject requests, pre-send checks."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.default_locale = settings.default_locale
+    app.state.jinja = make_jinja_environment(TEMPLATE_DIRS)
+    install_error_handlers(app)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        default_locale=settings.default_locale,
+    )
+
+    app.include_router(api_keys.router)
+    app.include_router(consent_router.router)
+    app.include_router(consent_pages.router)
+    app.include_router(suppression_router.router)
+    app.include_router(dsr_router.router)
+    app.include_router(presend_router.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

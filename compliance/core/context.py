@@ -1,0 +1,33 @@
+"""The long-lived objects a request needs, built once by the app factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from jinja2 import Environment
+
+from compliance.core.blind_index import BlindIndexer
+from compliance.core.keystore import KeyStore
+from compliance.core.ratelimit import RateLimiter
+from compliance.core.settings import Settings
+from compliance.core.tokens import TokenSigner
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    keystore: KeyStore
+    indexer: BlindIndexer
+    tokens: TokenSigner
+    jinja: Environment
+    subscribe_limiter: RateLimiter
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+AppServices = Annotated[Services, Depends(get_services)]

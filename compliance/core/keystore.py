@@ -1,0 +1,112 @@
+"""Per-contact data keys, kept in a database apart from the main one.
+
+Each contact's personal fields are encrypted with its own AES-256-GCM data
+key. The data key is stored here wrapped (AES-GCM) by the master key.
+Deleting the row is crypto-shredding: every copy of the contact's encrypted
+data, database backups included, becomes unreadable. Backups of the key
+store itself must have a short retention, which sets the erasure horizon.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    delete,
+    insert,
+    select,
+)
+
+NONCE_BYTES = 12
+
+_metadata = MetaData()
+data_keys = Table(
+    "data_keys",
+    _metadata,
+    Column("contact_id", String(36), primary_key=True),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+class KeyStoreError(Exception):
+    """The key store failed or holds a key the master key cannot unwrap."""
+
+
+class KeyStore:
+    """Create, read and destroy per-contact data keys.
+
+    Every call commits on its own connection, because the key store is a
+    separate database that cannot share the request's transaction. A key
+    is therefore created before the contact row that uses it (an orphan key
+    is harmless) and destroyed before the contact row is cleared.
+    """
+
+    def __init__(self, engine: Engine, master_key: bytes) -> None:
+        self._engine = engine
+        self._wrapper = AESGCM(master_key)
+
+    def create_schema(self) -> None:
+        # TODO: give the key store Alembic migrations once its schema changes.
+        _metadata.create_all(self._engine)
+
+    def create_key(self, contact_id: str) -> bytes:
+        key = AESGCM.generate_key(bit_length=256)
+        nonce = os.urandom(NONCE_BYTES)
+        wrapped = nonce + self._wrapper.encrypt(nonce, key, contact_id.encode("ascii"))
+        with self._engine.begin() as connection:
+            connection.execute(
+                insert(data_keys).values(
+                    contact_id=contact_id, wrapped_key=wrapped, created_at=datetime.now(UTC)
+                )
+            )
+        return key
+
+    def get_key(self, contact_id: str) -> bytes | None:
+        """Return the contact's data key, or None once it has been destroyed."""
+        with self._engine.connect() as connection:
+            wrapped = connection.execute(
+                select(data_keys.c.wrapped_key).where(data_keys.c.contact_id == contact_id)
+            ).scalar_one_or_none()
+        if wrapped is None:
+            return None
+        try:
+            return self._wrapper.decrypt(
+                wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], contact_id.encode("ascii")
+            )
+        except InvalidTag:
+            raise KeyStoreError(
+                f"data key of contact {contact_id} does not unwrap: the master key "
+                "differs from the one that wrapped it"
+            ) from None
+
+    def destroy_key(self, contact_id: str) -> bool:
+        """Delete the contact's data key; return whether one existed."""
+        with self._engine.begin() as connection:
+            result = connection.execute(
+                delete(data_keys).where(data_keys.c.contact_id == contact_id)
+            )
+        return bool(result.rowcount)
+
+
+def encrypt_field(key: bytes, contact_id: str, field: str, plaintext: str) -> bytes:
+    """Encrypt one personal field; the contact id and field name are bound as associated data."""
+    nonce = os.urandom(NONCE_BYTES)
+    associated = f"{contact_id}:{field}".encode()
+    return nonce + AESGCM(key).encrypt(nonce, plaintext.encode("utf-8"), associated)
+
+
+def decrypt_field(key: bytes, contact_id: str, field: str, ciphertext: bytes) -> str:
+    associated = f"{contact_id}:{field}".encode()
+    plaintext = AESGCM(key).decrypt(ciphertext[:NONCE_BYTES], ciphertext[NONCE_BYTES:], associated)
+    return plaintext.decode("utf-8")

@@ -1,0 +1,142 @@
+"""Service settings, read from ``SENDGUARD_*`` environment variables.
+
+Settings are built by :func:`get_settings` (cached) or passed explicitly to
+``create_app(settings)``; importing this module reads nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that people paste from examples. Outside development a secret equal
+# to one of these (or shorter than 32 characters) is rejected at start-up.
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "change_me", "secret", "password", "xxx", "todo", "example"}
+)
+MIN_SECRET_LENGTH = 32
+
+
+class Environment(enum.StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; the environment prefix is ``SENDGUARD_``."""
+
+    model_config = SettingsConfigDict(env_prefix="SENDGUARD_", extra="ignore")
+
+    env: Environment = Environment.DEVELOPMENT
+
+    # Folder for the default SQLite files, generated development keys and the
+    # outbox folder of .eml files when no SMTP relay is configured.
+    data_dir: Path = Path("sendguard-data")
+
+    database_url: str = ""
+    keystore_url: str = ""
+
+    # Key material. In development, missing keys are generated into data_dir
+    # on first start; in production they must be given.
+    master_key_file: Path | None = None
+    token_secret: SecretStr | None = None
+    # Comma-separated "version:hex" pairs, for example "1:ab12…,2:cd34…".
+    # The highest version is used for new entries; every listed version is
+    # still computed when screening, so a rotation keeps old entries working.
+    blind_index_keys: SecretStr | None = None
+
+    public_url: str = "http://127.0.0.1:8000"
+    smtp_url: str = ""
+    mail_from: str = "Sendguard <no-reply@localhost>"
+    outbox_dir: Path | None = None
+
+    # "host:port" list, comma-separated; empty means the system resolver.
+    dns_nameservers: str = ""
+    dns_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+
+    default_locale: str = "fr"
+
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # Double opt-in links expire after this many hours; the purge of
+    # unconfirmed sign-ups waits for the same delay.
+    confirmation_ttl_hours: int = Field(default=72, gt=0)
+    # Unsubscribe and preference links must keep working at least 60 days
+    # after the send (CASL s. 11(2); CAN-SPAM needs 30): 400 days by default.
+    preference_link_ttl_days: int = Field(default=400, ge=60)
+    subscribe_rate_per_minute: int = Field(default=20, gt=0)
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    outbox_max_attempts: int = Field(default=8, gt=0)
+
+    @field_validator("default_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        if value not in ("fr", "en"):
+            raise ValueError(f"SENDGUARD_DEFAULT_LOCALE must be 'fr' or 'en', not {value!r}")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(
+                "SENDGUARD_PUBLIC_URL must start with https:// (or http:// in development)"
+            )
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _check_production(self) -> Settings:
+        if self.env is not Environment.PRODUCTION:
+            return self
+
+        if not self.public_url.startswith("https://"):
+            raise ValueError(
+                "SENDGUARD_PUBLIC_URL must be an https:// URL in production (RFC 8058 links)"
+            )
+        for name in ("token_secret", "blind_index_keys"):
+            value: SecretStr | None = getattr(self, name)
+            if value is None:
+                raise ValueError(f"SENDGUARD_{name.upper()} is required in production")
+            reject_placeholder(f"SENDGUARD_{name.upper()}", value.get_secret_value())
+        if self.master_key_file is None:
+            raise ValueError("SENDGUARD_MASTER_KEY_FILE is required in production")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'sendguard.db'}"
+
+    @property
+    def resolved_keystore_url(self) -> str:
+        return self.keystore_url or f"sqlite:///{self.data_dir / 'keystore.db'}"
+
+    @property
+    def resolved_outbox_dir(self) -> Path:
+        return self.outbox_dir or self.data_dir / "outbox"
+
+    @property
+    def is_development(self) -> bool:
+        return self.env is not Environment.PRODUCTION
+
+
+def reject_placeholder(name: str, secret: str) -> None:
+    """Raise ValueError when ``secret`` is empty, a known placeholder or too short."""
+    stripped = secret.strip()
+    if stripped.lower() in PLACEHOLDER_SECRETS:
+        raise ValueError(
+            f"{name} is a placeholder value; generate one with `sendguard keys generate`"
+        )
+    if len(stripped) < MIN_SECRET_LENGTH:
+        raise ValueError(
+            f"{name} is {len(stripped)} characters long; use at least {MIN_SECRET_LENGTH}"
+            " (`sendguard keys generate` prints suitable values)"
+        )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

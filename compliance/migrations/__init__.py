@@ -1,0 +1,1 @@
+"""Alembic migrations of the main database, named by date."""

@@ -1,0 +1,1 @@
+"""The pre-send orchestration: one report for a campaign before it is sent."""

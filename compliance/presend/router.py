@@ -1,0 +1,74 @@
+"""``POST /v1/checks``: run the pre-send checks on a message and return one report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from compliance.checks.dns_lookup import ResolverTxtLookup, TxtLookup
+from compliance.checks.report import run_message_check, run_parts_check
+from compliance.core.auth import Principal, require_roles
+from compliance.core.context import AppServices
+from compliance.core.errors import InvalidInput
+from compliance.core.i18n import N_
+from compliance.core.models import Role
+from compliance.core.settings import Settings
+
+router = APIRouter(prefix="/v1", tags=["checks"])
+
+
+class CheckRequest(BaseModel):
+    """A message as raw ``.eml`` text, or as HTML and text parts with headers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_domain: str = Field(min_length=1, max_length=253)
+    eml: str | None = Field(default=None, max_length=2_000_000)
+    html: str | None = Field(default=None, max_length=2_000_000)
+    text: str | None = Field(default=None, max_length=2_000_000)
+    headers: dict[str, str] = Field(default_factory=dict, max_length=200)
+    skip_dns: bool = False
+
+    @model_validator(mode="after")
+    def _one_form(self) -> CheckRequest:
+        if self.eml is None and self.html is None and self.text is None:
+            raise ValueError(
+                N_("give the message as 'eml', or as 'html' and/or 'text' with 'headers'.")
+            )
+        if self.eml is not None and (
+            self.html is not None or self.text is not None or self.headers
+        ):
+            raise ValueError(
+                N_("give either 'eml' or the separate parts ('html', 'text', 'headers'), not both.")
+            )
+        return self
+
+
+def dns_lookup(settings: Settings) -> TxtLookup:
+    nameservers = [entry for entry in settings.dns_nameservers.split(",") if entry.strip()]
+    if nameservers:
+        return ResolverTxtLookup.from_nameservers(nameservers, timeout=settings.dns_timeout_seconds)
+    return ResolverTxtLookup.from_system(timeout=settings.dns_timeout_seconds)
+
+
+@router.post("/checks")
+def check_message(
+    body: CheckRequest,
+    services: AppServices,
+    principal: Principal = Depends(require_roles(Role.SENDER)),  # noqa: B008 - FastAPI dependency
+) -> dict[str, Any]:
+    lookup = None if body.skip_dns else dns_lookup(services.settings)
+    try:
+        if body.eml is not None:
+            report = run_message_check(body.eml.encode("utf-8"), body.from_domain, lookup)
+        else:
+            report = run_parts_check(body.html, body.text, body.headers, body.from_domain, lookup)
+    except ValueError as error:
+        # The checks raise ValueError only for the from_domain argument, with
+        # a message that shows the domain (not personal data) and the fix.
+        raise InvalidInput(
+            "from_domain", N_("Field from_domain is invalid: %(reason)s"), reason=str(error)
+        ) from None
+    return report.to_dict()

@@ -1,0 +1,1 @@
+"""Contacts, the consent ledger, double opt-in and the subscriber pages."""

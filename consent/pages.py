@@ -1,0 +1,182 @@
+"""Subscriber pages: double opt-in (``/c``), preference center (``/p``), unsubscribe (``/u``).
+
+Every state change happens on POST: mail scanners prefetch GET links, so a
+GET only shows a page. The one-click POST of RFC 8058 needs no cookie and
+no CSRF token; the signed token in the path is what authorises it.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from compliance.core.context import AppServices, Services
+from compliance.core.db import DbSession
+from compliance.core.i18n import gettext_context, negotiate_locale
+from compliance.core.tokens import TokenPurpose
+from consent import service
+from consent.models import Contact, ContactStatus
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+# The token is in the path: keep it out of Referer headers, caches and indexes.
+_PAGE_HEADERS = {
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex, nofollow",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src "
+    "'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+}
+
+_LINK_STATUS = {"invalid": 404, "expired": 410, "gone": 410}
+
+
+def page_locale(request: Request, services: Services, contact: Contact | None) -> str:
+    chosen = request.query_params.get("lang")
+    if chosen in ("fr", "en"):
+        return chosen
+    if contact is not None:
+        return contact.locale
+    return negotiate_locale(
+        request.headers.get("accept-language"), services.settings.default_locale
+    )
+
+
+def render(
+    request: Request,
+    services: Services,
+    template: str,
+    lang: str,
+    status: int = 200,
+    **values: object,
+) -> HTMLResponse:
+    html = services.jinja.get_template(template).render(
+        request_path=request.url.path, **values, **gettext_context(lang)
+    )
+    return HTMLResponse(html, status_code=status, headers=_PAGE_HEADERS)
+
+
+def link_error(request: Request, services: Services, reason: str) -> HTMLResponse:
+    lang = page_locale(request, services, None)
+    return render(
+        request, services, "pages/link_error.html", lang, status=_LINK_STATUS[reason], reason=reason
+    )
+
+
+def _client(request: Request) -> service.ClientInfo:
+    return service.ClientInfo(
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+@router.get("/c/{token}")
+def confirmation_page(
+    token: str, request: Request, session: DbSession, services: AppServices
+) -> Response:
+    try:
+        contact = service.contact_from_token(session, services, token, TokenPurpose.CONFIRM)
+    except service.LinkError as error:
+        return link_error(request, services, error.reason)
+
+    lang = page_locale(request, services, contact)
+    already = contact.status != ContactStatus.PENDING
+    return render(request, services, "pages/confirm.html", lang, already_confirmed=already)
+
+
+@router.post("/c/{token}")
+def confirm(token: str, request: Request, session: DbSession, services: AppServices) -> Response:
+    try:
+        contact = service.contact_from_token(session, services, token, TokenPurpose.CONFIRM)
+        outcome = service.confirm(session, services, contact, _client(request))
+    except service.LinkError as error:
+        return link_error(request, services, error.reason)
+
+    lang = page_locale(request, services, contact)
+    return render(
+        request,
+        services,
+        "pages/confirmed.html",
+        lang,
+        already_confirmed=outcome.already_confirmed,
+        still_suppressed=bool(outcome.still_suppressed),
+    )
+
+
+@router.get("/p/{token}")
+def preference_center(
+    token: str, request: Request, session: DbSession, services: AppServices
+) -> Response:
+    try:
+        contact = service.contact_from_token(session, services, token, TokenPurpose.PREFERENCES)
+    except service.LinkError as error:
+        return link_error(request, services, error.reason)
+
+    lang = page_locale(request, services, contact)
+    subscriptions = service.subscriptions_of(session, contact)
+    return render(
+        request,
+        services,
+        "pages/preferences.html",
+        lang,
+        subscriptions=subscriptions,
+        unsubscribed=contact.status == ContactStatus.UNSUBSCRIBED,
+    )
+
+
+@router.post("/p/{token}/unsubscribe")
+def preference_center_unsubscribe(
+    token: str, request: Request, session: DbSession, services: AppServices
+) -> Response:
+    try:
+        contact = service.contact_from_token(session, services, token, TokenPurpose.PREFERENCES)
+        changed = service.unsubscribe_all(session, services, contact, source="preference_center")
+    except service.LinkError as error:
+        return link_error(request, services, error.reason)
+
+    lang = page_locale(request, services, contact)
+    return render(request, services, "pages/unsubscribed.html", lang, already=not changed)
+
+
+@router.get("/u/{token}")
+def unsubscribe_page(
+    token: str, request: Request, session: DbSession, services: AppServices
+) -> Response:
+    try:
+        contact = service.contact_from_token(session, services, token, TokenPurpose.UNSUBSCRIBE)
+    except service.LinkError as error:
+        return link_error(request, services, error.reason)
+
+    lang = page_locale(request, services, contact)
+    return render(
+        request,
+        services,
+        "pages/unsubscribe.html",
+        lang,
+        unsubscribed=contact.status == ContactStatus.UNSUBSCRIBED,
+    )
+
+
+@router.post("/u/{token}")
+async def unsubscribe(
+    token: str, request: Request, session: DbSession, services: AppServices
+) -> Response:
+    """Unsubscribe from everything: the page's button or an RFC 8058 one-click POST."""
+    body = (await request.body()).decode("utf-8", errors="replace").strip()
+    one_click = body == "List-Unsubscribe=One-Click"
+    try:
+        contact = service.contact_from_token(session, services, token, TokenPurpose.UNSUBSCRIBE)
+        changed = service.unsubscribe_all(
+            session, services, contact, source="one_click" if one_click else "unsubscribe_page"
+        )
+    except service.LinkError as error:
+        if one_click:
+            return Response(status_code=_LINK_STATUS[error.reason], headers=_PAGE_HEADERS)
+        return link_error(request, services, error.reason)
+
+    if one_click:
+        # RFC 8058 section 3.2: the mailbox provider needs a 2xx and no redirect.
+        return Response(status_code=200, headers=_PAGE_HEADERS)
+    lang = page_locale(request, services, contact)
+    return render(request, services, "pages/unsubscribed.html", lang, already=not changed)

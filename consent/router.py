@@ -1,0 +1,109 @@
+"""``POST /v1/subscribe``: the public sign-up endpoint that forms call."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from email_validator import EmailNotValidError, validate_email
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+
+from compliance.core.context import AppServices
+from compliance.core.db import DbSession
+from compliance.core.errors import RateLimited
+from compliance.core.i18n import N_
+from consent import service
+
+router = APIRouter(prefix="/v1", tags=["consent"])
+
+_TOPIC = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+Source = Literal[
+    "form", "api", "import", "event", "purchase", "inquiry", "survey", "contest", "social"
+]
+
+
+class SubscribeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    form_id: str = Field(min_length=1, max_length=40)
+    email: str = Field(min_length=3, max_length=320)
+    topics: list[str] = Field(default_factory=lambda: ["newsletter"], min_length=1, max_length=50)
+    locale: Literal["fr", "en"] | None = None
+    consent_text: str = Field(min_length=1, max_length=10_000)
+    consent_text_version: str = Field(min_length=1, max_length=64)
+    privacy_policy_url: AnyHttpUrl
+    privacy_policy_version: str = Field(min_length=1, max_length=64)
+    source: Source = "form"
+    regime: Literal["gdpr", "casl", "can_spam"] = "gdpr"
+    form_url: AnyHttpUrl | None = None
+    # Honeypot: people never see this field, so only bots fill it in.
+    website: str = Field(default="", max_length=200)
+
+    @field_validator("email")
+    @classmethod
+    def _valid_address(cls, value: str) -> str:
+        try:
+            validate_email(value, check_deliverability=False)
+        except EmailNotValidError:
+            raise ValueError(
+                N_("not a valid email address; check it for typos and send it again.")
+            ) from None
+        return value
+
+    @field_validator("topics")
+    @classmethod
+    def _valid_topics(cls, value: list[str]) -> list[str]:
+        for topic in value:
+            if not _TOPIC.match(topic):
+                raise ValueError(
+                    N_(
+                        "each topic id must be 1 to 64 lowercase letters, digits, '-' or '_', "
+                        "starting with a letter or digit."
+                    )
+                )
+        return sorted(set(value))
+
+
+ACCEPTED_BODY = {"status": "pending_confirmation"}
+
+
+@router.post("/subscribe", status_code=202)
+def subscribe(
+    body: SubscribeRequest, request: Request, session: DbSession, services: AppServices
+) -> JSONResponse:
+    """Record a sign-up and send the double opt-in email.
+
+    The answer is the same for a new, a pending or a known address, so the
+    endpoint cannot be used to learn who is subscribed.
+    """
+    client_ip = request.client.host if request.client else "unknown"
+    # NOTE: behind a proxy this is the proxy's address; forwarded headers are not trusted yet.
+    if not services.subscribe_limiter.allow(f"ip:{client_ip}"):
+        raise RateLimited(
+            N_("Too many sign-ups from this client; wait a minute and try again."),
+            context={"retry_after_seconds": 60},
+        )
+
+    if body.website:
+        return JSONResponse(ACCEPTED_BODY, status_code=202)
+
+    sender = service.sender_by_form_id(session, body.form_id)
+    lang = body.locale or sender.default_locale
+    proof = service.SignupProof(
+        topics=body.topics,
+        lawful_basis="consent",
+        regime=body.regime,
+        source=body.source,
+        form_url=str(body.form_url) if body.form_url else None,
+        wording_text=body.consent_text,
+        wording_version=body.consent_text_version,
+        privacy_policy_url=str(body.privacy_policy_url),
+        privacy_policy_version=body.privacy_policy_version,
+        language=lang,
+    )
+    client = service.ClientInfo(ip=client_ip, user_agent=request.headers.get("user-agent"))
+    service.subscribe(session, services, sender, body.email, proof, client)
+    return JSONResponse(ACCEPTED_BODY, status_code=202)

@@ -1,0 +1,486 @@
+"""Subscribe, confirm (double opt-in), unsubscribe and erase contacts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+from sqlmodel import Session, col, select
+
+from compliance.core.audit import record_event
+from compliance.core.blind_index import BlindIndex
+from compliance.core.context import Services
+from compliance.core.errors import NotFound
+from compliance.core.i18n import N_
+from compliance.core.keystore import decrypt_field, encrypt_field
+from compliance.core.models import Sender, utcnow
+from compliance.core.outbox import delete_for_contact, enqueue
+from compliance.core.tokens import TokenError, TokenPurpose
+from consent import emails, ledger
+from consent.models import (
+    ConsentAction,
+    ConsentRecord,
+    Contact,
+    ContactStatus,
+    Subscription,
+    SubscriptionStatus,
+)
+from suppression.models import SuppressionReason
+from suppression.service import active_entries, lift_after_double_opt_in, suppress
+
+log = structlog.get_logger(__name__)
+
+# A pending contact gets at most one new confirmation email per this delay,
+# however often the form is submitted.
+RESEND_COOLDOWN = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    ip: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True)
+class SignupProof:
+    topics: list[str]
+    lawful_basis: str
+    regime: str
+    source: str
+    form_url: str | None
+    wording_text: str
+    wording_version: str
+    privacy_policy_url: str
+    privacy_policy_version: str
+    language: str
+
+
+class LinkError(Exception):
+    """A page link is invalid, expired or points to an erased contact."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        # One of: invalid, expired, gone.
+        self.reason = reason
+
+
+def sender_by_form_id(session: Session, form_id: str) -> Sender:
+    sender = session.exec(select(Sender).where(Sender.form_id == form_id)).first()
+    if sender is None:
+        raise NotFound(
+            N_("Form %(form_id)s not found; copy the form id from the sender's settings."),
+            form_id=form_id,
+        )
+    return sender
+
+
+def find_contacts(session: Session, sender_id: str, indexes: list[BlindIndex]) -> list[Contact]:
+    digests = [index.digest for index in indexes]
+    return list(
+        session.exec(
+            select(Contact).where(
+                Contact.sender_id == sender_id, col(Contact.email_index).in_(digests)
+            )
+        ).all()
+    )
+
+
+def subscribe(
+    session: Session,
+    services: Services,
+    sender: Sender,
+    address: str,
+    proof: SignupProof,
+    client: ClientInfo,
+) -> None:
+    """Record a sign-up with its proof and queue the double opt-in email.
+
+    The caller answers the same way whatever happens here, so that the
+    response never tells whether an address is already known.
+    """
+    indexes = services.indexer.all_versions(address)
+    existing = find_contacts(session, sender.id, indexes)
+    contact = existing[0] if existing else None
+
+    if contact is not None and contact.status == ContactStatus.CONFIRMED:
+        log.info("consent.subscribe_already_confirmed", sender_id=sender.id, contact_id=contact.id)
+        return
+    sent_at = contact.confirmation_sent_at if contact is not None else None
+    if contact is not None and sent_at is not None and utcnow() - sent_at < RESEND_COOLDOWN:
+        log.info("consent.subscribe_cooldown", sender_id=sender.id, contact_id=contact.id)
+        return
+
+    sticky = [
+        entry.reason
+        for entry in active_entries(session, sender.id, indexes)
+        if entry.reason in ("complaint", "hard_bounce")
+    ]
+    if sticky:
+        # A complaint or a hard bounce is lifted only by an audited admin
+        # override: sending a confirmation email would ignore the complaint.
+        log.info("consent.subscribe_blocked_by_suppression", sender_id=sender.id, reasons=sticky)
+        return
+
+    if contact is None:
+        contact = Contact(sender_id=sender.id, locale=proof.language)
+        key = services.keystore.create_key(contact.id)
+        contact.email_ciphertext = encrypt_field(key, contact.id, "email", address.strip())
+        current = services.indexer.current(address)
+        contact.email_index = current.digest
+        contact.email_index_version = current.version
+        session.add(contact)
+        session.flush()
+    else:
+        found_key = services.keystore.get_key(contact.id)
+        if found_key is None:
+            raise RuntimeError(f"contact {contact.id} has an index but no data key")
+        key = found_key
+        contact.status = ContactStatus.PENDING
+        contact.locale = proof.language
+
+    _ensure_subscriptions(session, contact, proof.topics)
+    personal = json.dumps({"ip": client.ip, "user_agent": client.user_agent})
+    given = ledger.append(
+        session,
+        ConsentRecord(
+            sender_id=sender.id,
+            contact_id=contact.id,
+            action=ConsentAction.GIVEN,
+            topics=json.dumps(sorted(proof.topics)),
+            lawful_basis=proof.lawful_basis,
+            regime=proof.regime,
+            source=proof.source,
+            form_id=sender.form_id,
+            form_url=proof.form_url,
+            wording_version=proof.wording_version,
+            wording_sha256=hashlib.sha256(proof.wording_text.encode("utf-8")).hexdigest(),
+            privacy_policy_url=proof.privacy_policy_url,
+            privacy_policy_version=proof.privacy_policy_version,
+            language=proof.language,
+            personal_ciphertext=encrypt_field(key, contact.id, "consent", personal),
+            prev_hash="",
+            record_hash="",
+        ),
+    )
+
+    token = services.tokens.issue(
+        TokenPurpose.CONFIRM,
+        contact.id,
+        sender.id,
+        timedelta(hours=services.settings.confirmation_ttl_hours),
+    )
+    message = emails.confirmation_email(
+        services.jinja,
+        sender,
+        services.settings.mail_from,
+        address.strip(),
+        contact.locale,
+        f"{services.settings.public_url}/c/{token}",
+        services.settings.confirmation_ttl_hours,
+    )
+    enqueue(
+        session,
+        sender_id=sender.id,
+        contact_id=contact.id,
+        data_key=key,
+        kind="double_opt_in",
+        idempotency_key=f"doi:{contact.id}:{given.id}",
+        message=message,
+    )
+    contact.confirmation_sent_at = utcnow()
+    session.add(contact)
+    session.flush()
+    record_event(
+        session,
+        sender.id,
+        actor="subscriber",
+        action="consent.given",
+        object_type="contact",
+        object_id=contact.id,
+    )
+    log.info("consent.given", sender_id=sender.id, contact_id=contact.id, record_id=given.id)
+
+
+def _ensure_subscriptions(session: Session, contact: Contact, topics: list[str]) -> None:
+    current = {
+        row.topic: row
+        for row in session.exec(select(Subscription).where(Subscription.contact_id == contact.id))
+    }
+    for topic in topics:
+        row = current.get(topic)
+        if row is None:
+            row = Subscription(sender_id=contact.sender_id, contact_id=contact.id, topic=topic)
+        row.status = SubscriptionStatus.PENDING
+        row.updated_at = utcnow()
+        session.add(row)
+    session.flush()
+
+
+def contact_from_token(
+    session: Session, services: Services, token: str, purpose: TokenPurpose
+) -> Contact:
+    """Return the contact a page link points to.
+
+    :raises LinkError: invalid, expired, or ``gone`` when the contact was erased.
+    """
+    try:
+        claims = services.tokens.verify(token, purpose)
+    except TokenError as error:
+        raise LinkError(error.reason) from None
+
+    contact = session.get(Contact, claims.subject_id)
+    if contact is None or contact.sender_id != claims.sender_id:
+        raise LinkError("invalid")
+    if contact.status == ContactStatus.ERASED:
+        raise LinkError("gone")
+    return contact
+
+
+@dataclass(frozen=True)
+class ConfirmOutcome:
+    already_confirmed: bool
+    # Suppression reasons that a double opt-in cannot lift (complaint, hard bounce).
+    still_suppressed: list[str]
+
+
+def confirm(
+    session: Session, services: Services, contact: Contact, client: ClientInfo
+) -> ConfirmOutcome:
+    """Confirm a pending sign-up (double opt-in) and send the welcome email."""
+    if contact.status != ContactStatus.PENDING:
+        return ConfirmOutcome(already_confirmed=True, still_suppressed=[])
+
+    key = _data_key(services, contact)
+    address = decrypt_field(key, contact.id, "email", contact.email_ciphertext or b"")
+    sender = session.get(Sender, contact.sender_id)
+    if sender is None:
+        raise RuntimeError(f"contact {contact.id} belongs to no sender")
+
+    given = session.exec(
+        select(ConsentRecord)
+        .where(ConsentRecord.contact_id == contact.id, ConsentRecord.action == ConsentAction.GIVEN)
+        .order_by(col(ConsentRecord.id).desc())
+    ).first()
+    if given is None:
+        raise RuntimeError(f"contact {contact.id} is pending without a consent record")
+
+    personal = json.dumps({"ip": client.ip, "user_agent": client.user_agent})
+    confirmed = ledger.append(
+        session,
+        ConsentRecord(
+            sender_id=contact.sender_id,
+            contact_id=contact.id,
+            action=ConsentAction.CONFIRMED,
+            topics=given.topics,
+            lawful_basis=given.lawful_basis,
+            regime=given.regime,
+            source=given.source,
+            form_id=given.form_id,
+            wording_version=given.wording_version,
+            wording_sha256=given.wording_sha256,
+            privacy_policy_url=given.privacy_policy_url,
+            privacy_policy_version=given.privacy_policy_version,
+            language=given.language,
+            personal_ciphertext=encrypt_field(key, contact.id, "consent", personal),
+            confirms_record_id=given.id,
+            prev_hash="",
+            record_hash="",
+        ),
+    )
+
+    contact.status = ContactStatus.CONFIRMED
+    contact.confirmed_at = utcnow()
+    session.add(contact)
+    for subscription in session.exec(
+        select(Subscription).where(Subscription.contact_id == contact.id)
+    ):
+        if subscription.status == SubscriptionStatus.PENDING:
+            subscription.status = SubscriptionStatus.CONFIRMED
+            subscription.updated_at = utcnow()
+            session.add(subscription)
+
+    actor = f"contact:{contact.id}"
+    remaining = lift_after_double_opt_in(
+        session, contact.sender_id, services.indexer.all_versions(address), actor
+    )
+    record_event(
+        session,
+        contact.sender_id,
+        actor=actor,
+        action="consent.confirmed",
+        object_type="contact",
+        object_id=contact.id,
+    )
+
+    _queue_welcome(session, services, sender, contact, key, address, confirmed.id)
+    log.info(
+        "consent.confirmed",
+        sender_id=contact.sender_id,
+        contact_id=contact.id,
+        record_id=confirmed.id,
+    )
+    return ConfirmOutcome(already_confirmed=False, still_suppressed=remaining)
+
+
+def _queue_welcome(
+    session: Session,
+    services: Services,
+    sender: Sender,
+    contact: Contact,
+    key: bytes,
+    address: str,
+    record_id: int | None,
+) -> None:
+    lifetime = timedelta(days=services.settings.preference_link_ttl_days)
+    preferences = services.tokens.issue(TokenPurpose.PREFERENCES, contact.id, sender.id, lifetime)
+    unsubscribe = services.tokens.issue(TokenPurpose.UNSUBSCRIBE, contact.id, sender.id, lifetime)
+    message = emails.welcome_email(
+        services.jinja,
+        sender,
+        services.settings.mail_from,
+        address,
+        contact.locale,
+        f"{services.settings.public_url}/p/{preferences}",
+        f"{services.settings.public_url}/u/{unsubscribe}",
+    )
+    enqueue(
+        session,
+        sender_id=sender.id,
+        contact_id=contact.id,
+        data_key=key,
+        kind="welcome",
+        idempotency_key=f"welcome:{contact.id}:{record_id}",
+        message=message,
+    )
+
+
+def unsubscribe_all(session: Session, services: Services, contact: Contact, source: str) -> bool:
+    """Withdraw consent for every topic and suppress the address globally, at once.
+
+    Returns False when the contact had already unsubscribed (nothing changed).
+    """
+    if contact.status == ContactStatus.UNSUBSCRIBED:
+        return False
+
+    key = _data_key(services, contact)
+    address = decrypt_field(key, contact.id, "email", contact.email_ciphertext or b"")
+    subscriptions = list(
+        session.exec(select(Subscription).where(Subscription.contact_id == contact.id))
+    )
+    for subscription in subscriptions:
+        subscription.status = SubscriptionStatus.UNSUBSCRIBED
+        subscription.updated_at = utcnow()
+        session.add(subscription)
+
+    # GDPR Art. 7(3): withdrawing is as easy as giving; the ledger records it.
+    ledger.append(
+        session,
+        ConsentRecord(
+            sender_id=contact.sender_id,
+            contact_id=contact.id,
+            action=ConsentAction.WITHDRAWN,
+            topics=json.dumps(sorted(row.topic for row in subscriptions)),
+            lawful_basis="consent",
+            regime="gdpr",
+            source=source,
+            language=contact.locale,
+            prev_hash="",
+            record_hash="",
+        ),
+    )
+    contact.status = ContactStatus.UNSUBSCRIBED
+    session.add(contact)
+
+    actor = f"contact:{contact.id}"
+    suppress(
+        session,
+        contact.sender_id,
+        services.indexer.current(address),
+        reason=SuppressionReason.UNSUBSCRIBE,
+        source=source,
+        actor=actor,
+    )
+    record_event(
+        session,
+        contact.sender_id,
+        actor=actor,
+        action="consent.withdrawn",
+        object_type="contact",
+        object_id=contact.id,
+    )
+    log.info("consent.withdrawn", sender_id=contact.sender_id, contact_id=contact.id, source=source)
+    return True
+
+
+@dataclass(frozen=True)
+class ContactErasure:
+    contact_id: str
+    data_key_destroyed: bool
+    subscriptions_deleted: int
+    outbox_messages_deleted: int
+    consent_records_kept_unreadable: int
+
+
+def erase_contact(
+    session: Session, services: Services, contact: Contact, actor: str
+) -> ContactErasure:
+    """Erase a contact's personal data (GDPR Art. 17) everywhere Sendguard holds it.
+
+    The data key is destroyed first, in the key store's own transaction: if
+    the main transaction then fails, the personal data is already unreadable.
+    Consent records stay, with their personal fields as ciphertext that no
+    key opens any more, so the ledger chain still verifies.
+    """
+    destroyed = services.keystore.destroy_key(contact.id)
+
+    subscriptions = list(
+        session.exec(select(Subscription).where(Subscription.contact_id == contact.id))
+    )
+    for subscription in subscriptions:
+        session.delete(subscription)
+    outbox_deleted = delete_for_contact(session, contact.id)
+    records = session.exec(
+        select(ConsentRecord.id).where(ConsentRecord.contact_id == contact.id)
+    ).all()
+
+    contact.email_ciphertext = None
+    contact.email_index = None
+    contact.status = ContactStatus.ERASED
+    contact.erased_at = utcnow()
+    session.add(contact)
+    session.flush()
+    record_event(
+        session,
+        contact.sender_id,
+        actor=actor,
+        action="contact.erased",
+        object_type="contact",
+        object_id=contact.id,
+    )
+    log.info(
+        "contact.erased",
+        sender_id=contact.sender_id,
+        contact_id=contact.id,
+        data_key_destroyed=destroyed,
+    )
+    return ContactErasure(contact.id, destroyed, len(subscriptions), outbox_deleted, len(records))
+
+
+def subscriptions_of(session: Session, contact: Contact) -> list[Subscription]:
+    return list(
+        session.exec(
+            select(Subscription)
+            .where(Subscription.contact_id == contact.id)
+            .order_by(Subscription.topic)
+        )
+    )
+
+
+def _data_key(services: Services, contact: Contact) -> bytes:
+    key = services.keystore.get_key(contact.id)
+    if key is None:
+        raise LinkError("gone")
+    return key

@@ -1,0 +1,1 @@
+"""Data-subject requests: workflow, deadlines, erasure and receipts."""

@@ -1,0 +1,1 @@
+"""Suppression entries (by blind index only) and the screening of recipient lists."""

@@ -1,0 +1,57 @@
+"""Address normalisation and the versioned blind index."""
+
+from __future__ import annotations
+
+import pytest
+
+from compliance.core.blind_index import AddressError, BlindIndexer, normalise_address
+from compliance.core.keys import KeyRing
+
+KEY_1 = b"k" * 32
+KEY_2 = b"q" * 32
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("  Alice@Example.ORG ", "alice@example.org"),
+        ("alice+news@example.org", "alice+news@example.org"),
+        ("a.l.i.c.e@example.org", "a.l.i.c.e@example.org"),
+        ("élodie@exämple.fr", "élodie@xn--exmple-cua.fr"),
+        ("E\u0301lodie@example.fr", "\u00e9lodie@example.fr"),
+        ("bob@example.org.", "bob@example.org"),
+    ],
+)
+def test_normalise_address_cases(given: str, expected: str) -> None:
+    assert normalise_address(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["no-at-sign", "@example.org", "bob@", "bob@exa mple..org"])
+def test_normalise_rejects_without_echo(bad: str) -> None:
+    with pytest.raises(AddressError) as caught:
+        normalise_address(bad)
+    assert bad not in str(caught.value)
+
+
+def test_index_is_keyed_and_stable() -> None:
+    indexer = BlindIndexer(KeyRing(b"m" * 32, b"t" * 32, {1: KEY_1}))
+    other = BlindIndexer(KeyRing(b"m" * 32, b"t" * 32, {1: KEY_2}))
+
+    first = indexer.current("Alice@Example.org")
+    second = indexer.current("alice@example.org ")
+
+    assert first == second
+    assert first.version == 1
+    assert len(first.digest) == 64
+    assert other.current("alice@example.org").digest != first.digest
+
+
+def test_rotation_computes_every_version() -> None:
+    old = BlindIndexer(KeyRing(b"m" * 32, b"t" * 32, {1: KEY_1}))
+    rotated = BlindIndexer(KeyRing(b"m" * 32, b"t" * 32, {1: KEY_1, 2: KEY_2}))
+
+    versions = rotated.all_versions("alice@example.org")
+
+    assert [index.version for index in versions] == [2, 1]
+    assert rotated.current("alice@example.org").version == 2
+    assert old.current("alice@example.org") in versions
