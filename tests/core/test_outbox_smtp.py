@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from compliance.core.db import make_engine
@@ -17,8 +20,23 @@ from compliance.core.tenants import create_sender
 from tests.support.smtp_server import LoopbackSmtpServer, free_port
 
 
-def queue_one(settings: Settings, keystore: KeyStore) -> str:
-    engine = make_engine(settings.resolved_database_url)
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    main = make_engine(settings.resolved_database_url)
+    yield main
+    main.dispose()
+
+
+@pytest.fixture
+def keystore(settings: Settings) -> Iterator[KeyStore]:
+    keys_engine = make_engine(settings.resolved_keystore_url)
+    store = KeyStore(keys_engine, b"7" * 32)
+    store.create_schema()
+    yield store
+    keys_engine.dispose()
+
+
+def queue_one(engine: Engine, keystore: KeyStore) -> str:
     with Session(engine) as session:
         sender = create_sender(session, "Outbox test")
         key = keystore.create_key("contact-outbox")
@@ -40,16 +58,8 @@ def queue_one(settings: Settings, keystore: KeyStore) -> str:
         return row.id
 
 
-def make_keystore(settings: Settings) -> KeyStore:
-    store = KeyStore(make_engine(settings.resolved_keystore_url), b"7" * 32)
-    store.create_schema()
-    return store
-
-
-def test_outbox_delivers_over_smtp(settings: Settings) -> None:
-    keystore = make_keystore(settings)
-    row_id = queue_one(settings, keystore)
-    engine = make_engine(settings.resolved_database_url)
+def test_outbox_delivers_over_smtp(settings: Settings, engine: Engine, keystore: KeyStore) -> None:
+    row_id = queue_one(engine, keystore)
 
     with LoopbackSmtpServer() as smtp:
         worker = OutboxWorker(
@@ -74,10 +84,8 @@ def test_outbox_delivers_over_smtp(settings: Settings) -> None:
     )
 
 
-def test_outbox_retries_when_relay_down(settings: Settings) -> None:
-    keystore = make_keystore(settings)
-    row_id = queue_one(settings, keystore)
-    engine = make_engine(settings.resolved_database_url)
+def test_outbox_retries_when_relay_down(engine: Engine, keystore: KeyStore) -> None:
+    row_id = queue_one(engine, keystore)
     dead_relay = SmtpTransport(f"smtp://127.0.0.1:{free_port()}")
 
     OutboxWorker(engine, keystore, dead_relay, poll_seconds=0.1, max_attempts=3).process_batch()
@@ -92,11 +100,9 @@ def test_outbox_retries_when_relay_down(settings: Settings) -> None:
         assert row.next_attempt_at > row.created_at
 
 
-def test_outbox_drops_erased_contact(settings: Settings) -> None:
-    keystore = make_keystore(settings)
-    row_id = queue_one(settings, keystore)
+def test_outbox_drops_erased_contact(engine: Engine, keystore: KeyStore) -> None:
+    row_id = queue_one(engine, keystore)
     keystore.destroy_key("contact-outbox")
-    engine = make_engine(settings.resolved_database_url)
 
     with LoopbackSmtpServer() as smtp:
         OutboxWorker(

@@ -86,11 +86,13 @@ def test_keystore_wrong_master_key_fails_clearly(tmp_path: Path) -> None:
 
     with pytest.raises(KeyStoreError) as caught:
         KeyStore(engine, b"2" * 32).get_key("contact-1")
+    engine.dispose()
     assert "master key" in str(caught.value)
 
 
 def test_keystore_destroy_is_final(tmp_path: Path) -> None:
-    store = KeyStore(make_engine(f"sqlite:///{tmp_path / 'keys.db'}"), b"1" * 32)
+    engine = make_engine(f"sqlite:///{tmp_path / 'keys.db'}")
+    store = KeyStore(engine, b"1" * 32)
     store.create_schema()
     key = store.create_key("contact-1")
 
@@ -98,3 +100,4 @@ def test_keystore_destroy_is_final(tmp_path: Path) -> None:
     assert store.destroy_key("contact-1") is True
     assert store.get_key("contact-1") is None
     assert store.destroy_key("contact-1") is False
+    engine.dispose()
