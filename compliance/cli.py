@@ -27,7 +27,7 @@ EXIT_CANNOT_RUN = 3
 
 
 class CannotRun(Exception):
-    """The command could not run: the message says what failed and what to do."""
+    """The command could not run. The message names the failure and the next step."""
 
 
 def _fail(message: str) -> int:

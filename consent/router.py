@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
@@ -14,6 +13,7 @@ from compliance.core.context import AppServices
 from compliance.core.db import DbSession
 from compliance.core.errors import RateLimited
 from compliance.core.i18n import N_
+from compliance.core.validation import email_address
 from consent import service
 
 router = APIRouter(prefix="/v1", tags=["consent"])
@@ -45,13 +45,7 @@ class SubscribeRequest(BaseModel):
     @field_validator("email")
     @classmethod
     def _valid_address(cls, value: str) -> str:
-        try:
-            validate_email(value, check_deliverability=False)
-        except EmailNotValidError:
-            raise ValueError(
-                N_("not a valid email address; check it for typos and send it again.")
-            ) from None
-        return value
+        return email_address(value)
 
     @field_validator("topics")
     @classmethod
@@ -76,7 +70,7 @@ def subscribe(
 ) -> JSONResponse:
     """Record a sign-up and send the double opt-in email.
 
-    The answer is the same for a new, a pending or a known address, so the
+    The response is the same for a new, a pending or a known address, so the
     endpoint cannot be used to learn who is subscribed.
     """
     client_ip = request.client.host if request.client else "unknown"

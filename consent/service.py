@@ -98,8 +98,8 @@ def subscribe(
 ) -> None:
     """Record a sign-up with its proof and queue the double opt-in email.
 
-    The caller answers the same way whatever happens here, so that the
-    response never tells whether an address is already known.
+    The caller returns the same response whatever happens here, so that
+    the response never reveals whether an address is already known.
     """
     indexes = services.indexer.all_versions(address)
     existing = find_contacts(session, sender.id, indexes)

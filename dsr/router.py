@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -15,6 +14,7 @@ from compliance.core.db import DbSession
 from compliance.core.errors import InvalidInput
 from compliance.core.i18n import N_
 from compliance.core.models import Role
+from compliance.core.validation import email_address
 from dsr import service
 
 router = APIRouter(prefix="/v1", tags=["dsr"])
@@ -42,38 +42,16 @@ class DsrRequest(BaseModel):
     @field_validator("email")
     @classmethod
     def _valid_address(cls, value: str) -> str:
-        try:
-            validate_email(value, check_deliverability=False)
-        except EmailNotValidError:
-            raise ValueError(
-                N_("not a valid email address; check it for typos and send it again.")
-            ) from None
-        return value
+        return email_address(value)
 
 
-class ErasureReceiptBody(BaseModel):
-    request_id: str
-    type: str
-    status: str
-    received_at: datetime
-    due_at: datetime
-    completed_at: datetime
-    contacts_erased: int
-    data_keys_destroyed: int
-    subscriptions_deleted: int
-    outbox_messages_deleted: int
-    consent_records_kept_unreadable: int
-    suppression_reason: str
-    receipt_sha256: str
-
-
-@router.post("/dsr", status_code=201, response_model=ErasureReceiptBody)
+@router.post("/dsr", status_code=201, response_model=service.ErasureReceipt)
 def create_request(
     body: DsrRequest,
     session: DbSession,
     services: AppServices,
     principal: Principal = Depends(require_roles(Role.DPO)),  # noqa: B008 - FastAPI dependency
-) -> ErasureReceiptBody:
+) -> service.ErasureReceipt:
     if body.type != "erasure":
         # TODO: access, portability, rectification, objection and restriction requests.
         raise InvalidInput(
@@ -93,7 +71,6 @@ def create_request(
     attestation = service.Attestation(
         body.attestation.verified_by, body.attestation.method, body.attestation.verified_at
     )
-    receipt = service.erase_subject(
+    return service.erase_subject(
         session, services, principal.sender_id, body.email, attestation, principal.actor
     )
-    return ErasureReceiptBody(**receipt.__dict__)

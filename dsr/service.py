@@ -77,7 +77,7 @@ def erase_subject(
         status=RequestStatus.IN_PROGRESS,
         subject_index=current.digest,
         received_at=received,
-        # GDPR Art. 12(3): answer within one month of receipt.
+        # GDPR Art. 12(3): respond within one month of receipt.
         due_at=add_months(received, 1),
         verified_by=attestation.verified_by,
         verification_method=attestation.method,

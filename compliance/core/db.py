@@ -63,6 +63,6 @@ def request_session(request: Request) -> Iterator[Session]:
 
 
 # scope="function" commits before the response is sent: with the default
-# scope the commit would run after the client already holds a 200, so a
+# scope the commit would run after the client has already received a 200, so a
 # failed commit would go unseen and the client's next request could race it.
 DbSession = Annotated[Session, Depends(request_session, scope="function")]

@@ -1,7 +1,7 @@
 """The error tree and how errors reach clients.
 
-API routes (paths under ``/v1``) answer ``{"error": code, "detail": message,
-...context}``; pages answer a localized HTML page. Messages name the field
+API routes (paths under ``/v1``) return ``{"error": code, "detail": message,
+...context}``; pages return a localized HTML page. Messages name the field
 and the fault and may show non-personal values (an id, a date, a domain);
 they never contain an address, a name, a token or database text.
 

@@ -24,7 +24,7 @@ MASTER_KEY_BYTES = 32
 
 
 class KeyConfigError(Exception):
-    """A key is missing, unreadable or malformed; the message says which and how to fix it."""
+    """A key is missing, unreadable or malformed. The message names the key and the fix."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -93,7 +93,7 @@ def _load_master_key(settings: Settings) -> bytes:
         raise KeyConfigError(f"master key file {path} is not base64 text: {error}") from None
     if len(raw) != MASTER_KEY_BYTES:
         raise KeyConfigError(
-            f"master key file {path} holds {len(raw)} bytes; it must hold {MASTER_KEY_BYTES}"
+            f"master key file {path} contains {len(raw)} bytes; it must contain {MASTER_KEY_BYTES}"
             " (base64 of 32 random bytes, as `sendguard keys generate` prints)"
         )
     return raw

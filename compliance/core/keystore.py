@@ -40,7 +40,7 @@ data_keys = Table(
 
 
 class KeyStoreError(Exception):
-    """The key store failed or holds a key the master key cannot unwrap."""
+    """The key store failed or contains a key the master key cannot unwrap."""
 
 
 class KeyStore:

@@ -36,7 +36,7 @@ class FolderTransport:
         target = self.folder / f"{message_id}.eml"
         temporary = target.with_suffix(".tmp")
         temporary.write_bytes(message.as_bytes())
-        # Rename last, so a reader of the folder never sees half a message.
+        # Rename last, so a reader of the folder never reads a partial message.
         os.replace(temporary, target)
 
     def describe(self) -> str:

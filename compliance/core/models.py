@@ -86,7 +86,7 @@ class ApiKey(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Who did what to which id; hash-chained per sender and never personal data."""
+    """An audit entry (actor, action, object id), hash-chained per sender, with no personal data."""
 
     __tablename__ = "audit_events"
 

@@ -14,7 +14,7 @@ class RateLimiter:
     index), never an address in clear.
     """
 
-    # TODO: keep the windows in PostgreSQL or Redis so the limit holds across several processes.
+    # TODO: keep the windows in PostgreSQL or Redis so the limit applies across several processes.
 
     def __init__(self, limit: int, window_seconds: float) -> None:
         self._limit = limit

@@ -1,9 +1,10 @@
 """End to end: `sendguard serve` as a real process, with real SMTP and DNS servers on loopback.
 
-The walk: create a sender, subscribe, confirm from the emailed link, open
-the preference center from the welcome email, unsubscribe, screen a list,
-erase the subject as the DPO, subscribe the erased address again, and run
-the pre-send check on real templates and on messages written for the test.
+The first test creates a sender, subscribes, confirms from the emailed link
+and opens the preference center from the welcome email. It then
+unsubscribes, screens a list, erases the subject as the DPO and subscribes
+the erased address again. The second test runs the pre-send check on real
+templates and on messages written for the test.
 """
 
 from __future__ import annotations
@@ -209,7 +210,7 @@ def test_subscriber_journey_end_to_end(service: Service) -> None:
         ]
 
         # Subscribing the erased address again does not re-enable mail: the
-        # suppression holds until the person confirms a new double opt-in.
+        # suppression stays until the person confirms a new double opt-in.
         again = client.post("/v1/subscribe", json=signup_body(form_id, SUBSCRIBER))
         assert again.status_code == 202
         assert again.json() == subscribed.json()
