@@ -26,10 +26,11 @@ from compliance.core.ratelimit import RateLimiter
 from compliance.core.settings import Settings, get_settings
 from compliance.core.tokens import TokenSigner
 from compliance.presend import router as presend_router
+from compliance.presend import screening as screening_router
 from consent import pages as consent_pages
 from consent import router as consent_router
 from dsr import router as dsr_router
-from suppression import router as suppression_router
+from suppression import lists_router
 
 log = structlog.get_logger(__name__)
 
@@ -108,7 +109,8 @@ def create_app(
     app.include_router(api_keys.router)
     app.include_router(consent_router.router)
     app.include_router(consent_pages.router)
-    app.include_router(suppression_router.router)
+    app.include_router(screening_router.router)
+    app.include_router(lists_router.router)
     app.include_router(dsr_router.router)
     app.include_router(presend_router.router)
 

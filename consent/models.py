@@ -12,6 +12,8 @@ from compliance.core.models import UtcDateTime, new_id, utcnow
 
 
 class ContactStatus(enum.StrEnum):
+    # Known address (added to a list or imported) with no double opt-in recorded.
+    IMPORTED = "imported"
     PENDING = "pending"
     CONFIRMED = "confirmed"
     UNSUBSCRIBED = "unsubscribed"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -28,6 +29,8 @@ from consent.models import (
     Subscription,
     SubscriptionStatus,
 )
+from suppression.campaigns import delete_contact_events
+from suppression.lists import remove_contact_memberships, unsubscribe_contact_everywhere
 from suppression.models import SuppressionReason
 from suppression.service import active_entries, lift_after_double_opt_in, suppress
 
@@ -393,6 +396,7 @@ def unsubscribe_all(session: Session, services: Services, contact: Contact, sour
     )
     contact.status = ContactStatus.UNSUBSCRIBED
     session.add(contact)
+    unsubscribe_contact_everywhere(session, contact.id)
 
     actor = f"contact:{contact.id}"
     suppress(
@@ -422,6 +426,8 @@ class ContactErasure:
     subscriptions_deleted: int
     outbox_messages_deleted: int
     consent_records_kept_unreadable: int
+    memberships_deleted: int
+    delivery_events_deleted: int
 
 
 def erase_contact(
@@ -442,6 +448,9 @@ def erase_contact(
     for subscription in subscriptions:
         session.delete(subscription)
     outbox_deleted = delete_for_contact(session, contact.id)
+    memberships = remove_contact_memberships(session, contact.id)
+    digests = [contact.email_index] if contact.email_index else []
+    events = delete_contact_events(session, contact.id, digests, contact.sender_id)
     records = session.exec(
         select(ConsentRecord.id).where(ConsentRecord.contact_id == contact.id)
     ).all()
@@ -466,7 +475,48 @@ def erase_contact(
         contact_id=contact.id,
         data_key_destroyed=destroyed,
     )
-    return ContactErasure(contact.id, destroyed, len(subscriptions), outbox_deleted, len(records))
+    return ContactErasure(
+        contact.id, destroyed, len(subscriptions), outbox_deleted, len(records), memberships, events
+    )
+
+
+def ensure_contact(session: Session, services: Services, sender_id: str, address: str) -> Contact:
+    """Return the sender's contact for ``address``, creating an ``imported`` one if needed.
+
+    A new contact has no consent record: adding an address to a list is not consent.
+    """
+    existing = find_contacts(session, sender_id, services.indexer.all_versions(address))
+    if existing:
+        return existing[0]
+
+    contact = Contact(sender_id=sender_id, status=ContactStatus.IMPORTED)
+    key = services.keystore.create_key(contact.id)
+    contact.email_ciphertext = encrypt_field(key, contact.id, "email", address.strip())
+    current = services.indexer.current(address)
+    contact.email_index = current.digest
+    contact.email_index_version = current.version
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def confirmed_digests(session: Session, sender_id: str, digests: Sequence[str]) -> set[str]:
+    """Return the digests of contacts whose double opt-in is confirmed (consent basis).
+
+    TODO: apply the lawful-basis rules per regime (soft opt-in, B2B, CASL implied consent).
+    """
+    found: set[str] = set()
+    for start in range(0, len(digests), 500):
+        chunk = list(digests[start : start + 500])
+        rows = session.exec(
+            select(Contact.email_index).where(
+                Contact.sender_id == sender_id,
+                col(Contact.email_index).in_(chunk),
+                Contact.status == ContactStatus.CONFIRMED,
+            )
+        )
+        found.update(digest for digest in rows if digest is not None)
+    return found
 
 
 def subscriptions_of(session: Session, contact: Contact) -> list[Subscription]:

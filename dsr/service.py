@@ -51,6 +51,8 @@ class ErasureReceipt:
     subscriptions_deleted: int
     outbox_messages_deleted: int
     consent_records_kept_unreadable: int
+    memberships_deleted: int
+    delivery_events_deleted: int
     suppression_reason: str
     receipt_sha256: str
 
@@ -112,12 +114,16 @@ def erase_subject(
     subscriptions_deleted = sum(item.subscriptions_deleted for item in erasures)
     outbox_deleted = sum(item.outbox_messages_deleted for item in erasures)
     records_kept = sum(item.consent_records_kept_unreadable for item in erasures)
+    memberships_deleted = sum(item.memberships_deleted for item in erasures)
+    events_deleted = sum(item.delivery_events_deleted for item in erasures)
     outcome: dict[str, object] = {
         "contacts_erased": [item.contact_id for item in erasures],
         "data_keys_destroyed": keys_destroyed,
         "subscriptions_deleted": subscriptions_deleted,
         "outbox_messages_deleted": outbox_deleted,
         "consent_records_kept_unreadable": records_kept,
+        "memberships_deleted": memberships_deleted,
+        "delivery_events_deleted": events_deleted,
         "suppression_reason": SuppressionReason.ERASED.value,
     }
     canonical = json.dumps(
@@ -163,6 +169,8 @@ def erase_subject(
         subscriptions_deleted=subscriptions_deleted,
         outbox_messages_deleted=outbox_deleted,
         consent_records_kept_unreadable=records_kept,
+        memberships_deleted=memberships_deleted,
+        delivery_events_deleted=events_deleted,
         suppression_reason=SuppressionReason.ERASED.value,
         receipt_sha256=digest,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from compliance.core.models import UtcDateTime, new_id, utcnow
@@ -35,7 +36,10 @@ class SuppressionScope(enum.StrEnum):
 
 
 class SuppressionEntry(SQLModel, table=True):
+    """One reason not to mail an address. Lifting keeps the row, with who lifted it."""
+
     __tablename__ = "suppression_entries"
+    __table_args__ = (Index("ix_suppression_sender_index", "sender_id", "blind_index"),)
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     sender_id: str = Field(foreign_key="senders.id", index=True, max_length=36)
@@ -46,6 +50,88 @@ class SuppressionEntry(SQLModel, table=True):
     scope_ref: str = Field(default="", max_length=64)
     reason: str = Field(max_length=16)
     source: str = Field(max_length=40)
+    # What caused the entry: "campaign:<id>", "dsr:<id>", "import:<id>:<line>"...
+    event_ref: str = Field(default="", max_length=120)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     lifted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     lifted_by: str | None = Field(default=None, max_length=80)
+
+
+class MailingList(SQLModel, table=True):
+    """A list of contacts. Deleting it keeps the row (``deleted_at``) and every opt-out."""
+
+    __tablename__ = "mailing_lists"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    sender_id: str = Field(foreign_key="senders.id", index=True, max_length=36)
+    name: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    deleted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class MembershipStatus(enum.StrEnum):
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class ListMembership(SQLModel, table=True):
+    __tablename__ = "list_memberships"
+    __table_args__ = (UniqueConstraint("list_id", "contact_id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    sender_id: str = Field(foreign_key="senders.id", index=True, max_length=36)
+    list_id: str = Field(foreign_key="mailing_lists.id", index=True, max_length=36)
+    contact_id: str = Field(foreign_key="contacts.id", index=True, max_length=36)
+    status: str = Field(default=MembershipStatus.SUBSCRIBED, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class Campaign(SQLModel, table=True):
+    __tablename__ = "campaigns"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    sender_id: str = Field(foreign_key="senders.id", index=True, max_length=36)
+    name: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    sent_at: datetime | None = Field(default=None, index=True, sa_type=UtcDateTime)
+    sent_count: int = 0
+    delivered_count: int = 0
+    hard_bounce_count: int = 0
+    soft_bounce_count: int = 0
+    complaint_count: int = 0
+    unsubscribe_count: int = 0
+    open_count: int = 0
+    click_count: int = 0
+
+
+class CampaignList(SQLModel, table=True):
+    """A list that a campaign uses; its ``sent_at`` locks the list for 7 days."""
+
+    __tablename__ = "campaign_lists"
+
+    campaign_id: str = Field(foreign_key="campaigns.id", primary_key=True, max_length=36)
+    list_id: str = Field(
+        foreign_key="mailing_lists.id", primary_key=True, index=True, max_length=36
+    )
+
+
+class EventKind(enum.StrEnum):
+    DELIVERED = "delivered"
+    OPEN = "open"
+    CLICK = "click"
+
+
+class DeliveryEvent(SQLModel, table=True):
+    """Engagement of one recipient with one campaign, by blind index."""
+
+    __tablename__ = "delivery_events"
+    __table_args__ = (Index("ix_delivery_events_sender_index", "sender_id", "blind_index"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sender_id: str = Field(foreign_key="senders.id", index=True, max_length=36)
+    campaign_id: str = Field(foreign_key="campaigns.id", index=True, max_length=36)
+    contact_id: str | None = Field(default=None, index=True, max_length=36)
+    blind_index: str = Field(max_length=64)
+    kind: str = Field(max_length=16)
+    occurred_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -28,6 +28,7 @@ def make_engine(url: str) -> Engine:
         options["connect_args"] = {"check_same_thread": False, "timeout": 30}
         engine = create_engine(url, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
 
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
@@ -37,6 +38,9 @@ def make_engine(url: str) -> Engine:
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when a transaction begins
+    # (see _sqlite_begin_immediate).
+    connection.isolation_level = None
     cursor = connection.cursor()
     # WAL lets the outbox worker read while a request writes; foreign keys
     # are off by default in SQLite.
@@ -44,6 +48,15 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    # A deferred SQLite transaction that reads and then writes fails with
+    # "database is locked" when another writer got there first, without
+    # waiting. BEGIN IMMEDIATE takes the write lock up front, so concurrent
+    # transactions queue (up to busy_timeout) and check-then-write rules such
+    # as the list-deletion lock cannot interleave.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def is_postgresql(engine: Engine) -> bool:

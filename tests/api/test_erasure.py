@@ -105,7 +105,7 @@ def test_erasure_of_unknown_address_still_suppresses(client: TestClient, tenant:
 
     assert response.status_code == 201
     assert response.json()["contacts_erased"] == 0
-    assert screen(client, tenant, ["nobody@example.org"])["reasons"] == {"erased": 1}
+    assert screen(client, tenant, ["nobody@example.org"])["counts"] == {"erased": 1}
 
 
 def test_erasure_needs_dpo_role(client: TestClient, tenant: Tenant) -> None:
