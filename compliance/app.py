@@ -31,6 +31,7 @@ from consent import pages as consent_pages
 from consent import router as consent_router
 from dsr import router as dsr_router
 from suppression import lists_router
+from suppression import router as suppression_router
 
 log = structlog.get_logger(__name__)
 
@@ -111,6 +112,7 @@ def create_app(
     app.include_router(consent_pages.router)
     app.include_router(screening_router.router)
     app.include_router(lists_router.router)
+    app.include_router(suppression_router.router)
     app.include_router(dsr_router.router)
     app.include_router(presend_router.router)
 

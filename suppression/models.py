@@ -55,6 +55,8 @@ class SuppressionEntry(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     lifted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     lifted_by: str | None = Field(default=None, max_length=80)
+    # The admin's reason for lifting a complaint or hard bounce by override.
+    lift_justification: str | None = Field(default=None, max_length=1000)
 
 
 class MailingList(SQLModel, table=True):

@@ -128,6 +128,7 @@ def lift_by_admin(
     indexes: Sequence[BlindIndex],
     reason: SuppressionReason,
     actor: str,
+    justification: str,
 ) -> list[SuppressionEntry]:
     """Lift the active entries of one reason for an address (an audited admin override).
 
@@ -139,6 +140,7 @@ def lift_by_admin(
             continue
         entry.lifted_at = utcnow()
         entry.lifted_by = actor
+        entry.lift_justification = justification
         session.add(entry)
         record_event(
             session,

@@ -56,6 +56,10 @@ class BlindIndexer:
         self._keys = dict(keyring.blind_index_keys)
         self._current = keyring.current_blind_index_version
 
+    @property
+    def versions(self) -> frozenset[int]:
+        return frozenset(self._keys)
+
     def current(self, address: str) -> BlindIndex:
         return self._compute(self._current, normalise_address(address))
 
