@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from compliance.core import api_keys
 from compliance.core.blind_index import BlindIndexer
@@ -21,7 +24,7 @@ from compliance.core.keystore import KeyStore
 from compliance.core.logging import configure_logging
 from compliance.core.mail import make_transport
 from compliance.core.middleware import RequestContextMiddleware
-from compliance.core.outbox import OutboxWorker
+from compliance.core.outbox import OutboxWorker, PermanentFailure
 from compliance.core.ratelimit import RateLimiter
 from compliance.core.settings import Settings, get_settings
 from compliance.core.tokens import TokenSigner
@@ -29,6 +32,7 @@ from compliance.presend import router as presend_router
 from compliance.presend import screening as screening_router
 from consent import pages as consent_pages
 from consent import router as consent_router
+from consent.service import record_hard_bounce
 from dsr import router as dsr_router
 from suppression import lists_router
 from suppression import router as suppression_router
@@ -37,6 +41,20 @@ log = structlog.get_logger(__name__)
 
 _ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_DIRS = [_ROOT / "compliance" / "core" / "templates", _ROOT / "consent" / "templates"]
+
+
+def suppress_refused_recipient(engine: Engine, failure: PermanentFailure) -> None:
+    """Suppress, as a hard bounce, an address that a relay refused with a 5xx at RCPT TO."""
+    if not failure.recipient_refused or not failure.contact_id:
+        return
+    with Session(engine) as session:
+        if record_hard_bounce(session, failure.contact_id, f"outbox:{failure.outbox_id}"):
+            session.commit()
+            log.info(
+                "outbox.recipient_suppressed",
+                outbox_id=failure.outbox_id,
+                contact_id=failure.contact_id,
+            )
 
 
 def create_app(
@@ -54,6 +72,7 @@ def create_app(
         keyring = load_keyring(settings)
         keystore = KeyStore(keystore_engine, keyring.master_key)
         keystore.create_schema()
+        transport = make_transport(settings.smtp_url, settings.resolved_outbox_dir)
 
         app.state.engine = engine
         app.state.services = Services(
@@ -63,17 +82,18 @@ def create_app(
             tokens=TokenSigner(keyring.token_secret),
             jinja=app.state.jinja,
             subscribe_limiter=RateLimiter(settings.subscribe_rate_per_minute, 60.0),
+            transport=transport,
         )
 
         worker_task: asyncio.Task[None] | None = None
         if run_worker:
-            transport = make_transport(settings.smtp_url, settings.resolved_outbox_dir)
             worker = OutboxWorker(
                 engine,
                 keystore,
                 transport,
                 settings.outbox_poll_seconds,
                 settings.outbox_max_attempts,
+                on_permanent_failure=partial(suppress_refused_recipient, engine),
             )
             app.state.outbox_worker = worker
             worker_task = asyncio.create_task(worker.run())

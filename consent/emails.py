@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.utils import formatdate
 
 from jinja2 import Environment
 
 from compliance.core.i18n import N_, gettext_context, translate
+from compliance.core.mail import new_message, recipient, sender_address
 from compliance.core.models import Sender
 
 
-def _from_header(sender: Sender, mail_from: str) -> Address:
-    _, address = parseaddr(mail_from)
-    username, _, domain = address.partition("@")
-    return Address(
-        display_name=sender.name, username=username or "no-reply", domain=domain or "localhost"
-    )
-
-
 def _base_message(sender: Sender, mail_from: str, to_address: str, subject: str) -> EmailMessage:
-    message = EmailMessage()
+    to = recipient(to_address)
+    message = new_message(to)
     # EmailMessage rejects CR and LF in header values, so a sender name or
     # subject cannot inject headers.
-    message["From"] = _from_header(sender, mail_from)
-    message["To"] = to_address
+    message["From"] = sender_address(sender.name, mail_from)
+    message["To"] = to.header
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Auto-Submitted"] = "auto-generated"
@@ -36,7 +29,8 @@ def _render_parts(
     message: EmailMessage, jinja: Environment, name: str, lang: str, values: dict[str, object]
 ) -> None:
     context = {**values, **gettext_context(lang)}
-    message.set_content(jinja.get_template(f"email/{name}.txt").render(context))
+    # 8bit keeps each link on one line of the text part, readable in a raw .eml file.
+    message.set_content(jinja.get_template(f"email/{name}.txt").render(context), cte="8bit")
     message.add_alternative(
         jinja.get_template(f"email/{name}.html").render(context), subtype="html"
     )

@@ -39,6 +39,9 @@ class Contact(SQLModel, table=True):
     status: str = Field(default=ContactStatus.PENDING, max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     confirmation_sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # The jti of the only confirmation link that may still confirm: a link is
+    # single-use, and a newer confirmation email replaces older links.
+    confirmation_token_id: str | None = Field(default=None, max_length=64)
     confirmed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     erased_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 

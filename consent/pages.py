@@ -8,7 +8,7 @@ no CSRF token; the signed token in the path is what authorises it.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from compliance.core.context import AppServices, Services
 from compliance.core.db import DbSession
@@ -29,7 +29,7 @@ _PAGE_HEADERS = {
     "'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 }
 
-_LINK_STATUS = {"invalid": 404, "expired": 410, "gone": 410}
+_LINK_STATUS = {"invalid": 404, "expired": 410, "gone": 410, "used": 410}
 
 
 def page_locale(request: Request, services: Services, contact: Contact | None) -> str:
@@ -122,6 +122,7 @@ def preference_center(
         lang,
         subscriptions=subscriptions,
         unsubscribed=contact.status == ContactStatus.UNSUBSCRIBED,
+        result=request.query_params.get("result"),
     )
 
 
@@ -136,7 +137,12 @@ def preference_center_unsubscribe(
         return link_error(request, services, error.reason)
 
     lang = page_locale(request, services, contact)
-    return render(request, services, "pages/unsubscribed.html", lang, already=not changed)
+    # Post/Redirect/Get: the result is the preference page itself, so
+    # reloading it or switching its language repeats no POST.
+    result = "unsubscribed" if changed else "already"
+    return RedirectResponse(
+        f"/p/{token}?lang={lang}&result={result}", status_code=303, headers=_PAGE_HEADERS
+    )
 
 
 @router.get("/u/{token}")
@@ -163,8 +169,10 @@ async def unsubscribe(
     token: str, request: Request, session: DbSession, services: AppServices
 ) -> Response:
     """Unsubscribe from everything: the page's button or an RFC 8058 one-click POST."""
-    body = (await request.body()).decode("utf-8", errors="replace").strip()
-    one_click = body == "List-Unsubscribe=One-Click"
+    # RFC 8058 section 3.1: the body carries List-Unsubscribe=One-Click, sent
+    # as application/x-www-form-urlencoded or multipart/form-data.
+    form = await request.form()
+    one_click = form.get("List-Unsubscribe") == "One-Click"
     try:
         contact = service.contact_from_token(session, services, token, TokenPurpose.UNSUBSCRIBE)
         changed = service.unsubscribe_all(

@@ -7,13 +7,13 @@ from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AnyHttpUrl, Field, field_validator
 
 from compliance.core.context import AppServices
 from compliance.core.db import DbSession
 from compliance.core.errors import RateLimited
 from compliance.core.i18n import N_
-from compliance.core.validation import email_address
+from compliance.core.validation import ApiModel, email_address
 from consent import service
 
 router = APIRouter(prefix="/v1", tags=["consent"])
@@ -25,9 +25,7 @@ Source = Literal[
 ]
 
 
-class SubscribeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class SubscribeRequest(ApiModel):
     form_id: str = Field(min_length=1, max_length=40)
     email: str = Field(min_length=3, max_length=320)
     topics: list[str] = Field(default_factory=lambda: ["newsletter"], min_length=1, max_length=50)
@@ -78,7 +76,7 @@ def subscribe(
     if not services.subscribe_limiter.allow(f"ip:{client_ip}"):
         raise RateLimited(
             N_("Too many sign-ups from this client; wait a minute and try again."),
-            context={"retry_after_seconds": 60},
+            retry_after_seconds=60,
         )
 
     if body.website:

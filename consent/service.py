@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from compliance.core.audit import record_event
 from compliance.core.blind_index import BlindIndex
 from compliance.core.context import Services
-from compliance.core.errors import NotFound
+from compliance.core.errors import NotFound, safe_id
 from compliance.core.i18n import N_
 from compliance.core.keystore import decrypt_field, encrypt_field
 from compliance.core.models import Sender, utcnow
@@ -66,7 +66,7 @@ class LinkError(Exception):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
-        # One of: invalid, expired, gone.
+        # One of: invalid, expired, gone, used.
         self.reason = reason
 
 
@@ -75,7 +75,7 @@ def sender_by_form_id(session: Session, form_id: str) -> Sender:
     if sender is None:
         raise NotFound(
             N_("Form %(form_id)s not found; copy the form id from the sender's settings."),
-            form_id=form_id,
+            form_id=safe_id(form_id),
         )
     return sender
 
@@ -169,12 +169,14 @@ def subscribe(
         ),
     )
 
-    token = services.tokens.issue(
+    issued = services.tokens.issue_token(
         TokenPurpose.CONFIRM,
         contact.id,
         sender.id,
         timedelta(hours=services.settings.confirmation_ttl_hours),
     )
+    token = issued.token
+    contact.confirmation_token_id = issued.token_id
     message = emails.confirmation_email(
         services.jinja,
         sender,
@@ -239,6 +241,13 @@ def contact_from_token(
         raise LinkError("invalid")
     if contact.status == ContactStatus.ERASED:
         raise LinkError("gone")
+    # A confirmation link works once, and only the newest one works: an old
+    # link must not re-subscribe someone who has since unsubscribed.
+    replaced = (
+        contact.status != ContactStatus.PENDING or claims.token_id != contact.confirmation_token_id
+    )
+    if purpose is TokenPurpose.CONFIRM and contact.status != ContactStatus.CONFIRMED and replaced:
+        raise LinkError("used")
     return contact
 
 
@@ -296,6 +305,7 @@ def confirm(
 
     contact.status = ContactStatus.CONFIRMED
     contact.confirmed_at = utcnow()
+    contact.confirmation_token_id = None
     session.add(contact)
     for subscription in session.exec(
         select(Subscription).where(Subscription.contact_id == contact.id)
@@ -447,7 +457,9 @@ def erase_contact(
     )
     for subscription in subscriptions:
         session.delete(subscription)
-    outbox_deleted = delete_for_contact(session, contact.id)
+    outbox_ids = delete_for_contact(session, contact.id)
+    # Files of a development outbox folder are copies of the messages too.
+    services.transport.forget(outbox_ids)
     memberships = remove_contact_memberships(session, contact.id)
     digests = [contact.email_index] if contact.email_index else []
     events = delete_contact_events(session, contact.id, digests, contact.sender_id)
@@ -476,7 +488,13 @@ def erase_contact(
         data_key_destroyed=destroyed,
     )
     return ContactErasure(
-        contact.id, destroyed, len(subscriptions), outbox_deleted, len(records), memberships, events
+        contact.id,
+        destroyed,
+        len(subscriptions),
+        len(outbox_ids),
+        len(records),
+        memberships,
+        events,
     )
 
 
@@ -517,6 +535,23 @@ def confirmed_digests(session: Session, sender_id: str, digests: Sequence[str]) 
         )
         found.update(digest for digest in rows if digest is not None)
     return found
+
+
+def record_hard_bounce(session: Session, contact_id: str, event_ref: str) -> bool:
+    """Suppress a contact whose address a relay refused permanently; False if none to suppress."""
+    contact = session.get(Contact, contact_id)
+    if contact is None or contact.email_index is None:
+        return False
+    suppress(
+        session,
+        contact.sender_id,
+        BlindIndex(contact.email_index_version, contact.email_index),
+        reason=SuppressionReason.HARD_BOUNCE,
+        source="smtp",
+        actor="outbox",
+        event_ref=event_ref,
+    )
+    return True
 
 
 def subscriptions_of(session: Session, contact: Contact) -> list[Subscription]:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, Field, field_validator
 
 from compliance.core.auth import Principal, require_roles
 from compliance.core.context import AppServices
@@ -14,16 +14,14 @@ from compliance.core.db import DbSession
 from compliance.core.errors import InvalidInput
 from compliance.core.i18n import N_
 from compliance.core.models import Role
-from compliance.core.validation import email_address
+from compliance.core.validation import ApiModel, email_address
 from dsr import service
 
 router = APIRouter(prefix="/v1", tags=["dsr"])
 
 
-class AttestationBody(BaseModel):
+class AttestationBody(ApiModel):
     """The DPO's statement that the requester's identity was verified (GDPR Art. 12(6))."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     verified_by: str = Field(min_length=1, max_length=200)
     method: Literal[
@@ -32,9 +30,7 @@ class AttestationBody(BaseModel):
     verified_at: AwareDatetime
 
 
-class DsrRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class DsrRequest(ApiModel):
     type: Literal["access", "portability", "rectification", "erasure", "objection", "restriction"]
     email: str = Field(min_length=3, max_length=320)
     attestation: AttestationBody

@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from compliance.core.audit import record_event
-from compliance.core.errors import Conflict, NotFound
+from compliance.core.errors import Conflict, NotFound, safe_id
 from compliance.core.i18n import N_
 from compliance.core.models import utcnow
 from suppression.models import Campaign, CampaignList, DeliveryEvent, EventKind, MailingList
@@ -41,7 +41,9 @@ def create_campaign(
     ).all()
     missing = sorted(set(unique_ids) - set(found))
     if missing:
-        raise NotFound(N_("List %(list_id)s not found for this sender."), list_id=missing[0])
+        raise NotFound(
+            N_("List %(list_id)s not found for this sender."), list_id=safe_id(missing[0])
+        )
 
     campaign = Campaign(sender_id=sender_id, name=name)
     session.add(campaign)
@@ -64,7 +66,8 @@ def get_campaign(session: Session, sender_id: str, campaign_id: str) -> Campaign
     campaign = session.get(Campaign, campaign_id)
     if campaign is None or campaign.sender_id != sender_id:
         raise NotFound(
-            N_("Campaign %(campaign_id)s not found for this sender."), campaign_id=campaign_id
+            N_("Campaign %(campaign_id)s not found for this sender."),
+            campaign_id=safe_id(campaign_id),
         )
     return campaign
 

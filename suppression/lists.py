@@ -18,7 +18,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from compliance.core.audit import record_event
-from compliance.core.errors import NotFound
+from compliance.core.errors import NotFound, safe_id
 from compliance.core.i18n import N_
 from compliance.core.models import utcnow
 from suppression.errors import ListLocked
@@ -56,7 +56,7 @@ def get_list(
         query = query.with_for_update()
     mailing_list = session.exec(query).first()
     if mailing_list is None or mailing_list.deleted_at is not None:
-        raise NotFound(N_("List %(list_id)s not found for this sender."), list_id=list_id)
+        raise NotFound(N_("List %(list_id)s not found for this sender."), list_id=safe_id(list_id))
     return mailing_list
 
 

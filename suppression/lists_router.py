@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from compliance.core.auth import Principal, require_roles
 from compliance.core.context import AppServices
@@ -14,7 +14,7 @@ from compliance.core.db import DbSession
 from compliance.core.errors import InvalidInput
 from compliance.core.i18n import N_
 from compliance.core.models import Role, utcnow
-from compliance.core.validation import email_address
+from compliance.core.validation import ApiModel, email_address
 from consent.service import ensure_contact, find_contacts
 from suppression import campaigns, lists
 from suppression.models import Campaign, EventKind, MailingList
@@ -26,9 +26,7 @@ MAX_MEMBER_CHANGES = 10_000
 MAX_EVENTS = 10_000
 
 
-class ListCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class ListCreate(ApiModel):
     name: str = Field(min_length=1, max_length=200)
 
 
@@ -76,9 +74,7 @@ def delete_list(list_id: str, session: DbSession, principal: Principal = SenderK
     return DeletedList(id=mailing_list.id, deleted_at=mailing_list.deleted_at)
 
 
-class MemberChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MemberChange(ApiModel):
     add: list[str] = Field(default_factory=list, max_length=MAX_MEMBER_CHANGES)
     remove: list[str] = Field(default_factory=list, max_length=MAX_MEMBER_CHANGES)
 
@@ -128,9 +124,7 @@ def change_members(
     )
 
 
-class CampaignCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class CampaignCreate(ApiModel):
     name: str = Field(min_length=1, max_length=200)
     list_ids: list[str] = Field(min_length=1, max_length=100)
 
@@ -170,9 +164,7 @@ def read_campaign(
     return _campaign_out(session, campaigns.get_campaign(session, principal.sender_id, campaign_id))
 
 
-class Counts(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Counts(ApiModel):
     sent: int = Field(default=0, ge=0)
     delivered: int = Field(default=0, ge=0)
     hard_bounces: int = Field(default=0, ge=0)
@@ -183,9 +175,7 @@ class Counts(BaseModel):
     clicks: int = Field(default=0, ge=0)
 
 
-class MarkSent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MarkSent(ApiModel):
     sent_at: AwareDatetime | None = None
     counts: Counts | None = None
 
@@ -210,9 +200,7 @@ def mark_sent(
     return _campaign_out(session, campaign)
 
 
-class EventIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class EventIn(ApiModel):
     email: str = Field(min_length=3, max_length=320)
     type: Literal["delivered", "open", "click"]
     occurred_at: AwareDatetime | None = None
@@ -223,9 +211,7 @@ class EventIn(BaseModel):
         return email_address(value)
 
 
-class EventsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class EventsIn(ApiModel):
     events: list[EventIn] = Field(min_length=1, max_length=MAX_EVENTS)
 
 

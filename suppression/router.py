@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from compliance.core.auth import Principal, require_roles
 from compliance.core.blind_index import BlindIndex
@@ -16,7 +16,7 @@ from compliance.core.db import DbSession
 from compliance.core.errors import InvalidInput, NotFound
 from compliance.core.i18n import N_
 from compliance.core.models import Role
-from compliance.core.validation import email_address
+from compliance.core.validation import ApiModel, email_address
 from suppression import service
 from suppression.models import SuppressionReason, SuppressionScope
 
@@ -31,10 +31,8 @@ ManualReason = Literal[
 ]
 
 
-class SuppressionIn(BaseModel):
+class SuppressionIn(ApiModel):
     """An address, or a blind index when only the hash is known (``key_version`` then required)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     email: str | None = Field(default=None, min_length=3, max_length=320)
     blind_index: str | None = None
@@ -112,9 +110,7 @@ def add_suppression(
     )
 
 
-class OverrideIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class OverrideIn(ApiModel):
     email: str = Field(min_length=3, max_length=320)
     reason: Literal["complaint", "hard_bounce", "manual", "invalid_address", "spam_trap"]
     # Why the override is justified; kept in the audit log's record of the action.

@@ -6,19 +6,20 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from compliance.core.auth import Principal, require_roles
 from compliance.core.db import DbSession
+from compliance.core.errors import Conflict
+from compliance.core.i18n import N_
 from compliance.core.models import Role
 from compliance.core.tenants import issue_key, revoke_key
+from compliance.core.validation import ApiModel
 
 router = APIRouter(prefix="/v1", tags=["keys"])
 
 
-class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class KeyCreate(ApiModel):
     role: Literal["sender", "dpo", "admin"]
 
 
@@ -50,6 +51,10 @@ def delete_key(
     session: DbSession,
     principal: Principal = Depends(require_roles(Role.ADMIN)),  # noqa: B008 - FastAPI dependency
 ) -> KeyRevoked:
+    if key_id == principal.key_id:
+        raise Conflict(
+            N_("This request uses the key it would revoke; revoke it with another admin key.")
+        )
     row = revoke_key(session, principal.sender_id, key_id, principal.actor)
     assert row.revoked_at is not None
     return KeyRevoked(id=row.id, revoked_at=row.revoked_at)

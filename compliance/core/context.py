@@ -10,6 +10,7 @@ from jinja2 import Environment
 
 from compliance.core.blind_index import BlindIndexer
 from compliance.core.keystore import KeyStore
+from compliance.core.mail import MailTransport
 from compliance.core.ratelimit import RateLimiter
 from compliance.core.settings import Settings
 from compliance.core.tokens import TokenSigner
@@ -23,6 +24,7 @@ class Services:
     tokens: TokenSigner
     jinja: Environment
     subscribe_limiter: RateLimiter
+    transport: MailTransport
 
 
 def get_services(request: Request) -> Services:

@@ -46,6 +46,9 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     # are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Overwrite deleted rows with zeros, so erased data and destroyed keys do
+    # not linger in free pages of the file.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 

@@ -19,6 +19,7 @@ Exceptions::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -31,6 +32,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from compliance.core.i18n import N_, gettext_context, negotiate_locale, translate
 
 log = structlog.get_logger(__name__)
+
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+def safe_id(value: str) -> str:
+    """Return ``value`` for an error message when it looks like an id, else a placeholder.
+
+    Ids come from URLs and bodies, where a caller may put an address; the
+    message must not repeat it.
+    """
+    return value if _SAFE_ID.match(value) else "(invalid id)"
 
 
 class SendguardError(Exception):
@@ -88,6 +101,10 @@ class RateLimited(SendguardError):
     status_code = 429
     code = "rate_limited"
 
+    def __init__(self, msgid: str, /, *, retry_after_seconds: int, **params: object) -> None:
+        super().__init__(msgid, context={"retry_after_seconds": retry_after_seconds}, **params)
+        self.headers = {"Retry-After": str(retry_after_seconds)}
+
 
 # Pydantic error types mapped to translated messages. The pydantic text is
 # English only and sometimes quotes the input, so it is never passed through.
@@ -119,6 +136,10 @@ _VALIDATION_MESSAGES: dict[str, str] = {
     ),
     "url_scheme": N_("Field %(field)s must be an http or https URL."),
     "uuid_parsing": N_("Field %(field)s must be a UUID."),
+    "timezone_aware": N_(
+        "Field %(field)s needs a time zone, for example 2026-01-10T09:00:00Z "
+        "or 2026-01-10T10:00:00+01:00."
+    ),
     "value_error": N_("Field %(field)s is invalid: %(reason)s"),
 }
 _FALLBACK_MESSAGE = N_(
@@ -134,13 +155,16 @@ def _field_name(location: tuple[Any, ...]) -> str:
 def validation_problems(error: RequestValidationError, lang: str) -> list[dict[str, str]]:
     problems = []
     for item in error.errors():
-        field = _field_name(tuple(item.get("loc", ())))
         kind = str(item.get("type", ""))
+        # For invalid JSON the location ends with a character offset, not a field.
+        field = "body" if kind == "json_invalid" else _field_name(tuple(item.get("loc", ())))
         context = item.get("ctx") or {}
         params: dict[str, object] = {"field": field}
         params["max_length"] = context.get("max_length", "")
         params["min_length"] = context.get("min_length", "")
-        params["expected"] = context.get("expected", "")
+        expected = str(context.get("expected", ""))
+        # pydantic joins the allowed values with an English "or".
+        params["expected"] = expected.replace("' or '", "' ou '") if lang == "fr" else expected
         # Our own validators raise ValueError with a message written to be
         # safe to show (no input echoed); pydantic puts it in ctx["error"].
         reason = context.get("error")
@@ -184,9 +208,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SendguardError)
     async def _sendguard(request: Request, error: SendguardError) -> Response:
         lang = request_locale(request)
-        return error_response(
+        response = error_response(
             request, error.status_code, error.code, error.message(lang), error.context
         )
+        response.headers.update(getattr(error, "headers", {}))
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> Response:
@@ -199,6 +225,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, error: StarletteHTTPException) -> Response:
         lang = request_locale(request)
         messages = {
+            400: N_("The request body could not be read; send a JSON object encoded in UTF-8."),
             404: N_("Not found. Check the address of the page or the route."),
             405: N_("This method is not allowed on this route."),
         }
@@ -209,4 +236,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def _http_code(status: int) -> str:
-    return {404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
+    return {400: "invalid_input", 404: "not_found", 405: "method_not_allowed"}.get(
+        status, "http_error"
+    )

@@ -96,17 +96,42 @@ class KeyStore:
             result = connection.execute(
                 delete(data_keys).where(data_keys.c.contact_id == contact_id)
             )
+        if self._engine.dialect.name == "sqlite":
+            self._truncate_sqlite_wal()
+        # NOTE: on PostgreSQL the deleted row stays in its heap page until
+        # VACUUM reuses the space; the key store's backups and VACUUM
+        # schedule set the erasure horizon there.
         return bool(result.rowcount)
+
+    def _truncate_sqlite_wal(self) -> None:
+        # The write-ahead log still holds the frame that created the key
+        # until a checkpoint. TRUNCATE copies the log into the main file,
+        # whose freed space secure_delete has zeroed, and empties the log.
+        connection = self._engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor.close()
+        finally:
+            connection.close()
+
+
+def encrypt_bytes(key: bytes, contact_id: str, field: str, plaintext: bytes) -> bytes:
+    """Encrypt personal data; the contact id and field name are bound as associated data."""
+    nonce = os.urandom(NONCE_BYTES)
+    associated = f"{contact_id}:{field}".encode()
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, associated)
+
+
+def decrypt_bytes(key: bytes, contact_id: str, field: str, ciphertext: bytes) -> bytes:
+    associated = f"{contact_id}:{field}".encode()
+    return AESGCM(key).decrypt(ciphertext[:NONCE_BYTES], ciphertext[NONCE_BYTES:], associated)
 
 
 def encrypt_field(key: bytes, contact_id: str, field: str, plaintext: str) -> bytes:
-    """Encrypt one personal field; the contact id and field name are bound as associated data."""
-    nonce = os.urandom(NONCE_BYTES)
-    associated = f"{contact_id}:{field}".encode()
-    return nonce + AESGCM(key).encrypt(nonce, plaintext.encode("utf-8"), associated)
+    """Encrypt one personal text field (see :func:`encrypt_bytes`)."""
+    return encrypt_bytes(key, contact_id, field, plaintext.encode("utf-8"))
 
 
 def decrypt_field(key: bytes, contact_id: str, field: str, ciphertext: bytes) -> str:
-    associated = f"{contact_id}:{field}".encode()
-    plaintext = AESGCM(key).decrypt(ciphertext[:NONCE_BYTES], ciphertext[NONCE_BYTES:], associated)
-    return plaintext.decode("utf-8")
+    return decrypt_bytes(key, contact_id, field, ciphertext).decode("utf-8")

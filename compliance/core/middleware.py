@@ -45,6 +45,17 @@ class RequestContextMiddleware:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
 
+        raw_path = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "replace")
+        if (
+            b"%00" in raw_path.lower()
+            or b"\x00" in raw_path
+            or b"%00" in scope.get("query_string", b"")
+        ):
+            # PostgreSQL text cannot hold NUL; no id or parameter contains one.
+            detail = translate(lang, N_("The request URL contains a NUL character; remove it."))
+            await _send_json(send, 400, {"error": "invalid_input", "detail": detail}, request_id)
+            return
+
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._send_too_large(scope, send, lang, request_id)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from email import message_from_string, policy
 from email.message import EmailMessage
 
 import structlog
@@ -18,7 +19,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from compliance.core.db import is_postgresql
-from compliance.core.keystore import KeyStore, decrypt_field, encrypt_field
+from compliance.core.keystore import KeyStore, decrypt_bytes, encrypt_bytes
 from compliance.core.mail import MailTransport, TransportError
 from compliance.core.models import OutboxMessage, OutboxStatus, utcnow
 
@@ -49,9 +50,8 @@ def enqueue(
         payload=b"",
     )
     message["Message-ID"] = f"<{row.id}@sendguard>"
-    row.payload = encrypt_field(
-        data_key, contact_id, f"outbox:{row.id}", message.as_string(policy=policy.SMTP)
-    )
+    # Serialised with the message's own policy: these bytes go on the wire unchanged.
+    row.payload = encrypt_bytes(data_key, contact_id, f"outbox:{row.id}", message.as_bytes())
     session.add(row)
     session.flush()
     return row
@@ -65,13 +65,28 @@ def pending_count(session: Session) -> int:
     ).one()
 
 
-def delete_for_contact(session: Session, contact_id: str) -> int:
-    """Delete every queued or sent message of a contact (erasure)."""
+def delete_for_contact(session: Session, contact_id: str) -> list[str]:
+    """Delete every queued or sent message of a contact (erasure); return their ids."""
     rows = session.exec(select(OutboxMessage).where(OutboxMessage.contact_id == contact_id)).all()
     for row in rows:
         session.delete(row)
     session.flush()
-    return len(rows)
+    return [row.id for row in rows]
+
+
+@dataclass(frozen=True)
+class PermanentFailure:
+    """A message the relay refused for good (5xx): the address is likely a hard bounce."""
+
+    outbox_id: str
+    sender_id: str
+    contact_id: str
+    reason: str
+    # The relay refused the address itself (RCPT TO answered 5xx).
+    recipient_refused: bool
+
+
+FailureHook = Callable[[PermanentFailure], None]
 
 
 class OutboxWorker:
@@ -84,12 +99,14 @@ class OutboxWorker:
         transport: MailTransport,
         poll_seconds: float,
         max_attempts: int,
+        on_permanent_failure: FailureHook | None = None,
     ) -> None:
         self._engine = engine
         self._keystore = keystore
         self._transport = transport
         self._poll_seconds = poll_seconds
         self._max_attempts = max_attempts
+        self._on_permanent_failure = on_permanent_failure
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -128,13 +145,29 @@ class OutboxWorker:
                 # Several workers may drain one database: each row goes to one.
                 query = query.with_for_update(skip_locked=True)
             rows = session.exec(query).all()
+            failures = [failure for row in rows if (failure := self._send_one(row)) is not None]
             for row in rows:
-                self._send_one(row)
                 session.add(row)
             session.commit()
-            return len(rows)
 
-    def _send_one(self, row: OutboxMessage) -> None:
+        # After the commit, so that the hook's own transaction sees the dead rows.
+        for failure in failures:
+            self._report(failure)
+        return len(rows)
+
+    def _report(self, failure: PermanentFailure) -> None:
+        if self._on_permanent_failure is None:
+            return
+        try:
+            self._on_permanent_failure(failure)
+        except Exception as error:
+            log.error(
+                "outbox.failure_hook_failed",
+                outbox_id=failure.outbox_id,
+                error_type=type(error).__name__,
+            )
+
+    def _send_one(self, row: OutboxMessage) -> PermanentFailure | None:
         row.attempts += 1
         key = self._keystore.get_key(row.contact_id) if row.contact_id else None
         if key is None:
@@ -143,14 +176,21 @@ class OutboxWorker:
             row.last_error = "data key destroyed"
             row.payload = b""
             log.info("outbox.dropped_erased", outbox_id=row.id)
-            return
+            return None
 
-        text = decrypt_field(key, row.contact_id or "", f"outbox:{row.id}", row.payload)
-        message = message_from_string(text, policy=policy.default)
+        raw = decrypt_bytes(key, row.contact_id or "", f"outbox:{row.id}", row.payload)
         try:
-            self._transport.send(message, row.id)
+            self._transport.send(raw, row.id)
         except TransportError as error:
             row.last_error = str(error)
+            if error.permanent:
+                row.status = OutboxStatus.DEAD
+                log.warning(
+                    "outbox.rejected", outbox_id=row.id, attempts=row.attempts, error=str(error)
+                )
+                return PermanentFailure(
+                    row.id, row.sender_id, row.contact_id or "", str(error), error.recipient_refused
+                )
             if row.attempts >= self._max_attempts:
                 row.status = OutboxStatus.DEAD
                 log.error("outbox.dead", outbox_id=row.id, attempts=row.attempts, error=str(error))
@@ -164,8 +204,9 @@ class OutboxWorker:
                     delay_seconds=delay,
                     error=str(error),
                 )
-            return
+            return None
 
         row.status = OutboxStatus.SENT
         row.sent_at = utcnow()
         log.info("outbox.sent", outbox_id=row.id, kind=row.kind, sender_id=row.sender_id)
+        return None

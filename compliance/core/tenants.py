@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
 from compliance.core.audit import record_event
-from compliance.core.errors import NotFound
+from compliance.core.errors import NotFound, safe_id
 from compliance.core.i18n import N_
 from compliance.core.models import ApiKey, Role, Sender, utcnow
 
@@ -35,11 +36,42 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+MAX_NAME_LENGTH = 200
+MAX_ADDRESS_LENGTH = 500
+
+
+def _has_control(text: str, allowed: str = "") -> bool:
+    return any(unicodedata.category(char) == "Cc" and char not in allowed for char in text)
+
+
+def validate_sender_fields(name: str, postal_address: str) -> None:
+    """Raise ValueError unless the name and address are safe in email headers and footers."""
+    if not name.strip():
+        raise ValueError("the sender name is empty; give the organisation's name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(
+            f"the sender name is {len(name)} characters long; the maximum is {MAX_NAME_LENGTH}"
+        )
+    # The name goes into the From header, where a line break would end the header.
+    if _has_control(name):
+        raise ValueError(
+            "the sender name contains a control character such as a line break; remove it"
+        )
+    if len(postal_address) > MAX_ADDRESS_LENGTH:
+        raise ValueError(
+            f"the postal address is {len(postal_address)} characters long; "
+            f"the maximum is {MAX_ADDRESS_LENGTH}"
+        )
+    if _has_control(postal_address, allowed="\n"):
+        raise ValueError("the postal address contains a control character; use plain lines of text")
+
+
 def create_sender(
     session: Session, name: str, postal_address: str = "", default_locale: str = "fr"
 ) -> Sender:
+    validate_sender_fields(name, postal_address)
     sender = Sender(
-        name=name,
+        name=name.strip(),
         postal_address=postal_address,
         default_locale=default_locale,
         form_id=f"form_{secrets.token_urlsafe(12)}",
@@ -61,7 +93,7 @@ def issue_key(session: Session, sender_id: str, role: Role, actor: str) -> Issue
     if session.get(Sender, sender_id) is None:
         raise NotFound(
             N_("Sender %(sender_id)s not found; list senders with `sendguard sender list`."),
-            sender_id=sender_id,
+            sender_id=safe_id(sender_id),
         )
 
     prefix = secrets.token_hex(6)
@@ -83,7 +115,7 @@ def issue_key(session: Session, sender_id: str, role: Role, actor: str) -> Issue
 def revoke_key(session: Session, sender_id: str, key_id: str, actor: str) -> ApiKey:
     row = session.get(ApiKey, key_id)
     if row is None or row.sender_id != sender_id:
-        raise NotFound(N_("API key %(key_id)s not found for this sender."), key_id=key_id)
+        raise NotFound(N_("API key %(key_id)s not found for this sender."), key_id=safe_id(key_id))
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         session.add(row)

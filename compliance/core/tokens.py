@@ -45,6 +45,13 @@ class TokenClaims:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    # The random ``jti``: store it to make the token single-use.
+    token_id: str
+
+
 class TokenSigner:
     def __init__(self, secret: bytes) -> None:
         self._secret = secret.decode("utf-8")
@@ -55,6 +62,11 @@ class TokenSigner:
     def issue(
         self, purpose: TokenPurpose, subject_id: str, sender_id: str, lifetime: timedelta
     ) -> str:
+        return self.issue_token(purpose, subject_id, sender_id, lifetime).token
+
+    def issue_token(
+        self, purpose: TokenPurpose, subject_id: str, sender_id: str, lifetime: timedelta
+    ) -> IssuedToken:
         now = datetime.now(UTC)
         claims = {
             "iss": ISSUER,
@@ -65,9 +77,10 @@ class TokenSigner:
             "iat": int(now.timestamp()),
             "exp": int((now + lifetime).timestamp()),
         }
-        return str(
-            jwt.encode(claims, self._secret, algorithm=ALGORITHM, headers={"kid": self.key_id})
+        encoded = jwt.encode(
+            claims, self._secret, algorithm=ALGORITHM, headers={"kid": self.key_id}
         )
+        return IssuedToken(str(encoded), str(claims["jti"]))
 
     def verify(self, token: str, purpose: TokenPurpose) -> TokenClaims:
         """Return the claims of a valid token for ``purpose``.

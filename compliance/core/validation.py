@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from compliance.core.i18n import N_
 
@@ -20,3 +24,40 @@ def email_address(value: str) -> str:
             N_("not a valid email address; check it for typos and send it again.")
         ) from None
     return value
+
+
+def _check_value(value: Any) -> None:
+    if isinstance(value, str):
+        # PostgreSQL text cannot hold NUL, and no field of this API needs it.
+        if "\x00" in value:
+            raise ValueError(N_("must not contain a NUL character."))
+    elif isinstance(value, datetime):
+        try:
+            utc = value.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise ValueError(N_("must be a date between the years 1970 and 9999.")) from None
+        if not MIN_YEAR <= utc.year <= MAX_YEAR:
+            raise ValueError(N_("must be a date between the years 1970 and 9999."))
+    elif isinstance(value, list | tuple | set):
+        for item in value:
+            _check_value(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_value(key)
+            _check_value(item)
+
+
+MIN_YEAR = 1970
+MAX_YEAR = 9999
+
+
+class ApiModel(BaseModel):
+    """Base of every request body: unknown fields rejected, NUL and out-of-range dates too."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _safe_values(cls, value: Any) -> Any:
+        _check_value(value)
+        return value

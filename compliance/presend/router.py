@@ -20,7 +20,11 @@ router = APIRouter(prefix="/v1", tags=["checks"])
 
 
 class CheckRequest(BaseModel):
-    """A message as raw ``.eml`` text, or as HTML and text parts with headers."""
+    """A message as raw ``.eml`` text, or as HTML and text parts with headers.
+
+    Not an ApiModel: real templates may contain NUL bytes, and nothing of
+    this request is stored.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -65,10 +69,14 @@ def check_message(
             report = run_message_check(body.eml.encode("utf-8"), body.from_domain, lookup)
         else:
             report = run_parts_check(body.html, body.text, body.headers, body.from_domain, lookup)
-    except ValueError as error:
-        # The checks raise ValueError only for the from_domain argument, with
-        # a message that shows the domain (not personal data) and the fix.
+    except ValueError:
+        # The checks raise ValueError only for the from_domain argument.
         raise InvalidInput(
-            "from_domain", N_("Field from_domain is invalid: %(reason)s"), reason=str(error)
+            "from_domain",
+            N_(
+                "Field from_domain is not a valid domain name; give the domain of the From "
+                "address, for example news.example.org."
+            ),
         ) from None
+
     return report.to_dict()

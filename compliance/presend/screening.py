@@ -7,12 +7,13 @@ package's basis look-up, which the suppression package may not import.
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from compliance.core.auth import Principal, require_roles
 from compliance.core.context import AppServices
 from compliance.core.db import DbSession
 from compliance.core.models import Role
+from compliance.core.validation import ApiModel
 from consent.service import confirmed_digests
 from suppression.screening import ScreenOptions, ScreenResult, recheck_batch, screen
 
@@ -21,9 +22,7 @@ router = APIRouter(prefix="/v1", tags=["screening"])
 MAX_SCREEN_RECIPIENTS = 100_000
 
 
-class ScreenRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ScreenRequest(ApiModel):
     recipients: list[str] = Field(max_length=MAX_SCREEN_RECIPIENTS)
     # Entries scoped to these lists apply too (global entries always apply).
     list_ids: list[str] = Field(default_factory=list, max_length=100)
@@ -33,9 +32,7 @@ class ScreenRequest(BaseModel):
     require_consent: bool = False
 
 
-class RecheckRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RecheckRequest(ApiModel):
     recipients: list[str] = Field(max_length=MAX_SCREEN_RECIPIENTS)
 
 

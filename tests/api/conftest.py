@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from typing import Any
 
 import pytest
@@ -62,9 +64,14 @@ def tenant(client: TestClient) -> Tenant:
 class RecordingTransport:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []
 
-    def send(self, message: EmailMessage, message_id: str) -> None:
-        self.messages.append(message)
+    def send(self, raw: bytes, message_id: str) -> None:
+        self.raw.append(raw)
+        self.messages.append(BytesParser(policy=policy.default).parsebytes(raw))  # type: ignore[arg-type]
+
+    def forget(self, message_ids: list[str]) -> None:
+        pass
 
     def describe(self) -> str:
         return "recording transport"
@@ -72,13 +79,18 @@ class RecordingTransport:
 
 def deliver(client: TestClient) -> list[EmailMessage]:
     """Run the outbox worker once and return the messages it sent."""
+    return deliver_raw(client).messages
+
+
+def deliver_raw(client: TestClient) -> RecordingTransport:
+    """Run the outbox worker once; the transport keeps the wire bytes and parsed messages."""
     app: Any = client.app
     transport = RecordingTransport()
     worker = OutboxWorker(
         app.state.engine, app.state.services.keystore, transport, poll_seconds=0.1, max_attempts=3
     )
     worker.process_batch()
-    return transport.messages
+    return transport
 
 
 def link_in(message: EmailMessage, prefix: str) -> str:

@@ -129,3 +129,102 @@ def test_unknown_route_is_json_404(client: TestClient) -> None:
 
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+def test_nul_in_body_is_422(client: TestClient, tenant: Tenant) -> None:
+    body = signup(tenant.form_id, "a@example.org", consent_text_version="v1\u0000")
+
+    response = client.post("/v1/subscribe", json=body, headers={"Accept-Language": "en"})
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "consent_text_version"
+    assert "NUL" in response.json()["detail"]
+    assert rows(client) == (0, 0)
+
+
+def test_nul_in_path_is_400(client: TestClient, tenant: Tenant) -> None:
+    response = client.delete("/v1/keys/%00abc", headers=tenant.auth("admin"))
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_input"
+
+
+def test_out_of_range_date_is_422(client: TestClient, tenant: Tenant) -> None:
+    body = {
+        "type": "erasure",
+        "email": "a@example.org",
+        "attestation": {
+            "verified_by": "DPO",
+            "method": "other",
+            "verified_at": "0001-01-01T00:00:00+14:00",
+        },
+    }
+
+    response = client.post(
+        "/v1/dsr", json=body, headers={**tenant.auth("dpo"), "Accept-Language": "en"}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "attestation.verified_at"
+    assert "1970" in response.json()["detail"]
+
+
+def test_address_as_id_not_echoed(client: TestClient, tenant: Tenant) -> None:
+    form = client.post("/v1/subscribe", json=signup("leak.probe@example.net", "a@example.org"))
+    key = client.delete("/v1/keys/leak@example.net", headers=tenant.auth("admin"))
+    listing = client.get("/v1/lists/leak@example.net", headers=tenant.auth("sender"))
+
+    for response in (form, key, listing):
+        assert response.status_code == 404
+        assert "@example.net" not in response.text
+        assert "(invalid id)" in response.json()["detail"]
+
+
+def test_non_utf8_body_is_clear(client: TestClient, tenant: Tenant) -> None:
+    response = client.post(
+        "/v1/subscribe",
+        content=b'{"email": "\xe9"}',
+        headers={"Content-Type": "application/json", "Accept-Language": "en"},
+    )
+
+    assert response.status_code in (400, 422)
+    assert response.json()["error"] == "invalid_input"
+    assert "UTF-8" in response.json()["detail"] or "JSON" in response.json()["detail"]
+
+
+def test_json_error_field_is_body(client: TestClient, tenant: Tenant) -> None:
+    response = client.post(
+        "/v1/subscribe", content=b'{"a": }', headers={"Content-Type": "application/json"}
+    )
+
+    assert response.json()["errors"][0]["field"] == "body"
+
+
+def test_allowed_values_in_french(client: TestClient, tenant: Tenant) -> None:
+    response = client.post(
+        "/v1/subscribe",
+        json=signup(tenant.form_id, "a@example.org", locale="de"),
+        headers={"Accept-Language": "fr"},
+    )
+
+    assert response.status_code == 422
+    assert "'fr' ou 'en'" in response.json()["detail"]
+
+
+def test_naive_datetime_needs_zone(client: TestClient, tenant: Tenant) -> None:
+    body = {
+        "type": "erasure",
+        "email": "a@example.org",
+        "attestation": {
+            "verified_by": "DPO",
+            "method": "other",
+            "verified_at": "2026-01-10T09:00:00",
+        },
+    }
+
+    response = client.post(
+        "/v1/dsr", json=body, headers={**tenant.auth("dpo"), "Accept-Language": "en"}
+    )
+
+    assert response.status_code == 422
+    assert "time zone" in response.json()["detail"]

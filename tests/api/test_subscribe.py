@@ -10,7 +10,7 @@ from sqlmodel import Session, func, select
 from compliance.core.keystore import decrypt_field
 from consent import ledger
 from consent.models import ConsentRecord, Contact, Subscription
-from tests.api.conftest import Tenant, deliver, link_in, signup
+from tests.api.conftest import Tenant, deliver, deliver_raw, link_in, signup
 
 ADDRESS = "Alice.Martin@Example.org"
 
@@ -130,3 +130,62 @@ def test_confirmation_page_in_french(client: TestClient, tenant: Tenant) -> None
     switched = client.get(link_in(message, "/c/") + "?lang=en")
     assert 'lang="en"' in switched.text
     assert "Confirm my subscription" in switched.text
+
+
+def reset_cooldown(client: TestClient) -> None:
+    with Session(client.app.state.engine) as session:  # type: ignore[attr-defined]
+        for contact in session.exec(select(Contact)):
+            contact.confirmation_sent_at = None
+            session.add(contact)
+        session.commit()
+
+
+def test_old_confirmation_link_cannot_resubscribe(client: TestClient, tenant: Tenant) -> None:
+    client.post("/v1/subscribe", json=signup(tenant.form_id, ADDRESS))
+    first_link = link_in(deliver(client)[0], "/c/")
+    client.post(first_link)
+    unsubscribe_link = link_in(deliver(client)[0], "/u/")
+    client.post(unsubscribe_link, content=b"List-Unsubscribe=One-Click")
+    reset_cooldown(client)
+    client.post("/v1/subscribe", json=signup(tenant.form_id, ADDRESS))
+    second_link = link_in(deliver(client)[0], "/c/")
+
+    replay = client.post(first_link, headers={"Accept-Language": "en"})
+
+    assert replay.status_code == 410
+    assert "can no longer be used" in replay.text
+    screened = client.post(
+        "/v1/screen", json={"recipients": [ADDRESS]}, headers=tenant.auth("sender")
+    )
+    assert screened.json()["removed"] == [{"position": 0, "reason": "unsubscribe"}]
+
+    confirmed = client.post(second_link)
+    assert confirmed.status_code == 200
+    screened = client.post(
+        "/v1/screen", json={"recipients": [ADDRESS]}, headers=tenant.auth("sender")
+    )
+    assert screened.json()["kept"] == [ADDRESS]
+
+
+def test_newer_confirmation_email_replaces_link(client: TestClient, tenant: Tenant) -> None:
+    client.post("/v1/subscribe", json=signup(tenant.form_id, ADDRESS))
+    older = link_in(deliver(client)[0], "/c/")
+    reset_cooldown(client)
+    client.post("/v1/subscribe", json=signup(tenant.form_id, ADDRESS))
+    newer = link_in(deliver(client)[0], "/c/")
+
+    assert client.post(older).status_code == 410
+    assert client.post(newer).status_code == 200
+
+
+def test_welcome_header_on_one_line(client: TestClient, tenant: Tenant) -> None:
+    client.post("/v1/subscribe", json=signup(tenant.form_id, ADDRESS))
+    client.post(link_in(deliver(client)[0], "/c/"))
+
+    raw = deliver_raw(client).raw[0]
+
+    lines = raw.replace(b"\r\n", b"\n").split(b"\n")
+    header = next(line for line in lines if line.startswith(b"List-Unsubscribe:"))
+    assert header.startswith(b"List-Unsubscribe: <https://sendguard.test/u/")
+    assert header.endswith(b">")
+    assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in lines

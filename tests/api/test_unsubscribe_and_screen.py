@@ -174,3 +174,67 @@ def test_revoked_key_rejected_at_once(client: TestClient, tenant: Tenant) -> Non
 
     assert revoked.status_code == 200
     assert client.post("/v1/screen", json={"recipients": []}, headers=headers).status_code == 401
+
+
+def test_one_click_multipart_body(client: TestClient, tenant: Tenant) -> None:
+    links = confirmed_subscriber(client, tenant)
+
+    response = client.post(links["unsubscribe"], files={"List-Unsubscribe": (None, "One-Click")})
+
+    assert response.status_code == 200
+    assert response.text == ""
+    assert screen(client, tenant, [ADDRESS])["removed"] == [
+        {"position": 0, "reason": "unsubscribe"}
+    ]
+
+
+def test_preference_result_survives_language_switch(client: TestClient, tenant: Tenant) -> None:
+    links = confirmed_subscriber(client, tenant)
+
+    posted = client.post(links["preferences"] + "/unsubscribe", follow_redirects=False)
+    assert posted.status_code == 303
+    target = posted.headers["location"]
+    switched = client.get(target.replace("lang=en", "lang=fr"))
+
+    assert switched.status_code == 200
+    assert "Vous êtes désinscrit de tous les e-mails." in switched.text
+
+
+def test_admin_cannot_revoke_own_key(client: TestClient, tenant: Tenant) -> None:
+    with Session(client.app.state.engine) as session:  # type: ignore[attr-defined]
+        from compliance.core.tenants import find_active_key
+
+        own = find_active_key(session, tenant.admin_key)
+        assert own is not None
+        own_id = own.id
+
+    response = client.delete(f"/v1/keys/{own_id}", headers=tenant.auth("admin"))
+
+    assert response.status_code == 409
+    assert (
+        client.post("/v1/keys", json={"role": "dpo"}, headers=tenant.auth("admin")).status_code
+        == 201
+    )
+
+
+def test_rate_limit_sends_retry_after(settings: object, tmp_path: object) -> None:
+    from compliance.app import create_app
+    from compliance.core.settings import Settings
+
+    assert isinstance(settings, Settings)
+    limited = settings.model_copy(update={"subscribe_rate_per_minute": 2})
+    with TestClient(create_app(limited, run_worker=False, configure_logs=False)) as limited_client:
+        tenant = make_tenant(limited_client.app)  # type: ignore[arg-type]
+        statuses = [
+            limited_client.post(
+                "/v1/subscribe", json=signup(tenant.form_id, f"r{number}@example.org")
+            ).status_code
+            for number in range(3)
+        ]
+        blocked = limited_client.post(
+            "/v1/subscribe", json=signup(tenant.form_id, "r9@example.org")
+        )
+
+    assert statuses == [202, 202, 429]
+    assert blocked.headers["retry-after"] == "60"
+    assert blocked.json()["retry_after_seconds"] == 60

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -12,9 +11,15 @@ from sqlmodel import Session, select
 
 from compliance.core.db import make_engine
 from compliance.core.keystore import KeyStore
-from compliance.core.mail import FolderTransport, SmtpTransport
+from compliance.core.mail import (
+    FolderTransport,
+    SmtpTransport,
+    new_message,
+    recipient,
+    sender_address,
+)
 from compliance.core.models import OutboxMessage, OutboxStatus
-from compliance.core.outbox import OutboxWorker, enqueue
+from compliance.core.outbox import OutboxWorker, PermanentFailure, enqueue
 from compliance.core.settings import Settings
 from compliance.core.tenants import create_sender
 from tests.support.smtp_server import LoopbackSmtpServer, free_port
@@ -36,15 +41,17 @@ def keystore(settings: Settings) -> Iterator[KeyStore]:
     keys_engine.dispose()
 
 
-def queue_one(engine: Engine, keystore: KeyStore) -> str:
+def queue_one(engine: Engine, keystore: KeyStore, to: str = "reader@example.net") -> str:
     with Session(engine) as session:
         sender = create_sender(session, "Outbox test")
         key = keystore.create_key("contact-outbox")
-        message = EmailMessage()
-        message["From"] = "news@example.org"
-        message["To"] = "reader@example.net"
+        target = recipient(to)
+        message = new_message(target)
+        message["From"] = sender_address("Société Exemple", "news@example.org")
+        message["To"] = target.header
         message["Subject"] = "Bonjour"
-        message.set_content("Corps du message")
+        message["List-Unsubscribe"] = "<https://sendguard.example.com/u/" + "x" * 300 + ">"
+        message.set_content("Corps du message, accentué.", cte="8bit")
         row = enqueue(
             session,
             sender_id=sender.id,
@@ -115,3 +122,78 @@ def test_outbox_drops_erased_contact(engine: Engine, keystore: KeyStore) -> None
         assert [row.id for row in rows] == [row_id]
         assert rows[0].status == OutboxStatus.DEAD
         assert rows[0].payload == b""
+
+
+def test_long_header_stays_on_one_line(engine: Engine, keystore: KeyStore) -> None:
+    queue_one(engine, keystore)
+
+    with LoopbackSmtpServer() as smtp:
+        OutboxWorker(
+            engine, keystore, SmtpTransport(smtp.url), poll_seconds=0.1, max_attempts=3
+        ).process_batch()
+        raw = smtp.wait_for(1) and smtp.raw[0]
+
+    header = next(line for line in raw.split(b"\r\n") if line.startswith(b"List-Unsubscribe:"))
+    assert header == b"List-Unsubscribe: <https://sendguard.example.com/u/" + b"x" * 300 + b">"
+    assert b"=?utf-8?" not in header
+
+
+def test_idn_domain_sent_as_a_labels(engine: Engine, keystore: KeyStore) -> None:
+    queue_one(engine, keystore, to="idn@exämple.net")
+
+    with LoopbackSmtpServer() as smtp:
+        OutboxWorker(
+            engine, keystore, SmtpTransport(smtp.url), poll_seconds=0.1, max_attempts=3
+        ).process_batch()
+        smtp.wait_for(1)
+        envelope = smtp._collector.envelopes[0]
+
+    assert envelope[1] == ["idn@xn--exmple-cua.net"]
+
+
+def test_utf8_local_part_uses_smtputf8(engine: Engine, keystore: KeyStore) -> None:
+    queue_one(engine, keystore, to="José@example.net")
+
+    with LoopbackSmtpServer() as smtp:
+        OutboxWorker(
+            engine, keystore, SmtpTransport(smtp.url), poll_seconds=0.1, max_attempts=3
+        ).process_batch()
+        received = smtp.wait_for(1)
+
+    assert received[0]["To"] == "José@example.net"
+    assert "José@example.net".encode() in smtp.raw[0]
+
+
+def test_refused_recipient_is_permanent(engine: Engine, keystore: KeyStore) -> None:
+    row_id = queue_one(engine, keystore)
+    failures: list[PermanentFailure] = []
+
+    with LoopbackSmtpServer(refuse_recipients=True) as smtp:
+        worker = OutboxWorker(
+            engine,
+            keystore,
+            SmtpTransport(smtp.url),
+            poll_seconds=0.1,
+            max_attempts=8,
+            on_permanent_failure=failures.append,
+        )
+        worker.process_batch()
+
+    with Session(engine) as session:
+        row = session.get(OutboxMessage, row_id)
+        assert row is not None
+        assert row.status == OutboxStatus.DEAD
+        assert row.attempts == 1
+    assert len(failures) == 1
+    assert failures[0].recipient_refused is True
+    assert failures[0].contact_id == "contact-outbox"
+
+
+def test_folder_transport_forgets_files(tmp_path: Path) -> None:
+    transport = FolderTransport(tmp_path / "outbox")
+    transport.send(b"Subject: x\r\n\r\nbody", "message-1")
+    assert (tmp_path / "outbox" / "message-1.eml").exists()
+
+    transport.forget(["message-1", "never-sent"])
+
+    assert not (tmp_path / "outbox" / "message-1.eml").exists()

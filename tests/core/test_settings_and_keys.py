@@ -11,6 +11,7 @@ from compliance.core.db import make_engine
 from compliance.core.keys import KeyConfigError, load_keyring, parse_blind_index_keys
 from compliance.core.keystore import KeyStore, KeyStoreError
 from compliance.core.settings import Environment, Settings
+from compliance.core.tenants import validate_sender_fields
 
 GOOD = "A" * 43
 
@@ -101,3 +102,44 @@ def test_keystore_destroy_is_final(tmp_path: Path) -> None:
     assert store.get_key("contact-1") is None
     assert store.destroy_key("contact-1") is False
     engine.dispose()
+
+
+def test_destroyed_key_leaves_no_bytes_on_disk(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'keys.db'}")
+    store = KeyStore(engine, b"1" * 32)
+    store.create_schema()
+    store.create_key("contact-1")
+    with engine.connect() as connection:
+        wrapped = connection.exec_driver_sql("SELECT wrapped_key FROM data_keys").scalar_one()
+
+    # Another open connection, as in a running server, keeps the log alive.
+    with engine.connect() as reader:
+        reader.exec_driver_sql("SELECT count(*) FROM data_keys").scalar_one()
+        reader.commit()
+        store.destroy_key("contact-1")
+
+        files = sorted(tmp_path.glob("keys.db*"))
+        assert files
+        for path in files:
+            assert wrapped not in path.read_bytes(), path.name
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("name", "address", "fault"),
+    [
+        ("", "", "empty"),
+        ("Evil\r\nBcc: victim@example.org", "", "control character"),
+        ("x" * 201, "", "maximum"),
+        ("Bon nom", "rue\r\n", "control character"),
+    ],
+)
+def test_sender_fields_rejected(name: str, address: str, fault: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        validate_sender_fields(name, address)
+    assert fault in str(caught.value)
+    assert "victim" not in str(caught.value)
+
+
+def test_sender_fields_accept_multiline_address() -> None:
+    validate_sender_fields("Librairie Exemple", "12 rue des Lilas\n69003 Lyon")

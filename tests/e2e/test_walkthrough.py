@@ -177,7 +177,7 @@ def test_subscriber_journey_end_to_end(service: Service) -> None:
         english = client.get(preferences_url, params={"lang": "en"})
         assert "Manage my preferences" in english.text
 
-        done = client.post(f"{preferences_url}/unsubscribe")
+        done = client.post(f"{preferences_url}/unsubscribe", follow_redirects=True)
         assert done.status_code == 200
         assert "Vous êtes désinscrit" in done.text
 

@@ -1,0 +1,42 @@
+"""The ``sendguard`` command line: one module per group of commands.
+
+Exit codes: 0 pass (warnings allowed), 1 a check blocks the send or a
+violation was found, 2 usage error, 3 could not run (unreachable database,
+unreadable file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from compliance.cli import check, screen, service, tenants
+from compliance.cli.common import EXIT_USAGE, CannotRun, fail
+from compliance.core.keys import KeyConfigError
+from compliance.core.settings import get_settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sendguard", description="Email-marketing compliance and deliverability toolkit."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    for module in (service, tenants, check, screen):
+        module.add_parsers(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+    except ValueError as error:
+        print(f"sendguard: error: invalid settings: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+    try:
+        code: int = args.handler(args, settings)
+    except (CannotRun, KeyConfigError) as error:
+        return fail(str(error))
+    return code

@@ -1,0 +1,85 @@
+"""``sendguard check``: the pre-send checks on an .eml file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from compliance.cli.common import EXIT_BLOCKED, EXIT_OK, EXIT_USAGE, fail
+from compliance.core.settings import Settings
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from compliance.checks.dns_lookup import (
+        ResolverTxtLookup,
+        TxtLookup,
+        ZoneFileError,
+        ZoneTxtLookup,
+    )
+    from compliance.checks.report import render_text, run_message_check
+
+    try:
+        raw = Path(args.message).read_bytes()
+    except OSError as error:
+        return fail(f"cannot read {args.message}: {error.strerror}")
+
+    lookup: TxtLookup | None = None
+    try:
+        if args.zone:
+            lookup = ZoneTxtLookup.from_file(args.zone)
+        elif not args.no_dns:
+            servers = args.nameserver or [
+                entry for entry in settings.dns_nameservers.split(",") if entry.strip()
+            ]
+            if servers:
+                lookup = ResolverTxtLookup.from_nameservers(
+                    servers, timeout=settings.dns_timeout_seconds
+                )
+            else:
+                lookup = ResolverTxtLookup.from_system(timeout=settings.dns_timeout_seconds)
+    except OSError as error:
+        return fail(f"cannot read zone file {args.zone}: {error.strerror}")
+    except ZoneFileError as error:
+        return fail(str(error))
+    except ValueError as error:
+        print(f"sendguard: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+    try:
+        report = run_message_check(raw, args.from_domain, lookup)
+    except ValueError as error:
+        print(f"sendguard: error: --from-domain: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(render_text(report, args.lang or settings.default_locale))
+    return EXIT_BLOCKED if report.blocked else EXIT_OK
+
+
+def add_parsers(commands: Any) -> None:
+    check = commands.add_parser("check", help="run the pre-send checks on an .eml message")
+    check.add_argument("message", help="path of the message (.eml, RFC 5322)")
+    check.add_argument(
+        "--from-domain", required=True, help="domain of the From address, e.g. news.example.org"
+    )
+    check.add_argument(
+        "--zone", help="answer DNS queries from this zone file instead of the network"
+    )
+    check.add_argument(
+        "--nameserver",
+        action="append",
+        help="DNS server as host:port (repeatable); default: settings or system",
+    )
+    check.add_argument("--no-dns", action="store_true", help="skip the DNS checks")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.add_argument(
+        "--lang",
+        choices=["fr", "en"],
+        help="language of the text report (default: SENDGUARD_DEFAULT_LOCALE)",
+    )
+    check.set_defaults(handler=cmd_check)

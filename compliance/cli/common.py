@@ -1,0 +1,51 @@
+"""Shared pieces of the commands: exit codes, errors, database access."""
+
+from __future__ import annotations
+
+import sys
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlmodel import Session
+
+from compliance.core.settings import Settings
+
+# Exit codes: 0 pass (warnings allowed), 1 a check blocks the send or a
+# violation was found, 2 usage error, 3 could not run (unreachable
+# database, unreadable file).
+EXIT_OK = 0
+EXIT_BLOCKED = 1
+EXIT_USAGE = 2
+EXIT_CANNOT_RUN = 3
+
+
+class CannotRun(Exception):
+    """The command could not run. The message names the failure and the next step."""
+
+
+def fail(message: str) -> int:
+    print(f"sendguard: error: {message}", file=sys.stderr)
+    return EXIT_CANNOT_RUN
+
+
+def migrate_database(settings: Settings) -> None:
+    from compliance import migrate
+
+    try:
+        migrate.upgrade(settings.resolved_database_url)
+    except (OperationalError, SQLAlchemyError) as error:
+        raise CannotRun(
+            f"cannot migrate the database ({type(error).__name__}); check "
+            "SENDGUARD_DATABASE_URL and that the server is up"
+        ) from None
+
+
+def redact(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def open_session(settings: Settings) -> Session:
+    from compliance.core.db import make_engine
+
+    migrate_database(settings)
+    return Session(make_engine(settings.resolved_database_url), expire_on_commit=False)
