@@ -32,9 +32,9 @@ from compliance.presend import router as presend_router
 from compliance.presend import screening as screening_router
 from consent import pages as consent_pages
 from consent import router as consent_router
-from consent.service import record_hard_bounce
+from consent.service import addresses_for_digests, record_hard_bounce
 from dsr import router as dsr_router
-from suppression import lists_router
+from suppression import files_router, lists_router
 from suppression import router as suppression_router
 
 log = structlog.get_logger(__name__)
@@ -120,6 +120,9 @@ def create_app(
     )
     app.state.default_locale = settings.default_locale
     app.state.jinja = make_jinja_environment(TEMPLATE_DIRS)
+    # Exports show the address of entries whose contact still exists; the
+    # suppression package may not import consent, so the look-up is passed in.
+    app.state.export_addresses = addresses_for_digests
     install_error_handlers(app)
     app.add_middleware(
         RequestContextMiddleware,
@@ -133,6 +136,7 @@ def create_app(
     app.include_router(screening_router.router)
     app.include_router(lists_router.router)
     app.include_router(suppression_router.router)
+    app.include_router(files_router.router)
     app.include_router(dsr_router.router)
     app.include_router(presend_router.router)
 

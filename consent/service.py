@@ -16,7 +16,7 @@ from compliance.core.blind_index import BlindIndex
 from compliance.core.context import Services
 from compliance.core.errors import NotFound, safe_id
 from compliance.core.i18n import N_
-from compliance.core.keystore import decrypt_field, encrypt_field
+from compliance.core.keystore import KeyStore, decrypt_field, encrypt_field
 from compliance.core.models import Sender, utcnow
 from compliance.core.outbox import delete_for_contact, enqueue
 from compliance.core.tokens import TokenError, TokenPurpose
@@ -552,6 +552,28 @@ def record_hard_bounce(session: Session, contact_id: str, event_ref: str) -> boo
         event_ref=event_ref,
     )
     return True
+
+
+def addresses_for_digests(
+    session: Session, keystore: KeyStore, sender_id: str, digests: Sequence[str]
+) -> dict[str, str]:
+    """Return the clear address of each digest whose contact still exists (for exports)."""
+    found: dict[str, str] = {}
+    for start in range(0, len(digests), 500):
+        chunk = list(digests[start : start + 500])
+        contacts = session.exec(
+            select(Contact).where(
+                Contact.sender_id == sender_id, col(Contact.email_index).in_(chunk)
+            )
+        )
+        for contact in contacts:
+            key = keystore.get_key(contact.id)
+            if key is None or contact.email_ciphertext is None or contact.email_index is None:
+                continue
+            found[contact.email_index] = decrypt_field(
+                key, contact.id, "email", contact.email_ciphertext
+            )
+    return found
 
 
 def subscriptions_of(session: Session, contact: Contact) -> list[Subscription]:

@@ -40,8 +40,9 @@ def fast_path_valid(address: str) -> bool:
     if len(local) > MAX_LOCAL_LENGTH:
         return False
     labels = domain.lower().split(".")
-    # Punycode labels need IDNA validation, which only the slow path does.
-    if any(label.startswith("xn--") or len(label) > 63 for label in labels):
+    # Punycode labels need IDNA validation, which only the slow path does, and
+    # IDNA 2008 reserves labels with "--" in the third and fourth positions.
+    if any(label[2:4] == "--" or len(label) > 63 for label in labels):
         return False
     return labels[-1] not in _SPECIAL_USE_TLDS and len(domain) <= 253
 

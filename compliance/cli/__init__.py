@@ -11,9 +11,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from compliance.cli import check, screen, service, tenants
+from compliance.cli import check, screen, service, suppression, tenants
 from compliance.cli.common import EXIT_USAGE, CannotRun, fail
 from compliance.core.keys import KeyConfigError
+from compliance.core.logging import configure_logging
 from compliance.core.settings import get_settings
 
 
@@ -22,13 +23,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sendguard", description="Email-marketing compliance and deliverability toolkit."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (service, tenants, check, screen):
+    for module in (service, tenants, check, screen, suppression):
         module.add_parsers(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Commands print their results on stdout; log events go to stderr, and
+    # only warnings and errors unless the command is `serve`.
+    configure_logging("INFO" if args.command == "serve" else "WARNING")
     try:
         settings = get_settings()
     except ValueError as error:

@@ -11,6 +11,10 @@ from typing import Any
 from compliance.cli.common import EXIT_BLOCKED, EXIT_OK, EXIT_USAGE, fail
 from compliance.core.settings import Settings
 
+# Gmail clips messages past about 102 KB and most relays refuse 50 MB; this
+# bound only protects the command from reading a device or a huge file.
+MAX_MESSAGE_BYTES = 50_000_000
+
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from compliance.checks.dns_lookup import (
@@ -21,10 +25,23 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     )
     from compliance.checks.report import render_text, run_message_check
 
+    message_path = Path(args.message)
     try:
-        raw = Path(args.message).read_bytes()
+        if message_path.is_file() and message_path.stat().st_size > MAX_MESSAGE_BYTES:
+            return fail(
+                f"{args.message} is larger than {MAX_MESSAGE_BYTES // 1_000_000} MB; "
+                "no email is that large"
+            )
+        with message_path.open("rb") as handle:
+            # Read one byte more than the limit: a device such as /dev/zero has no size.
+            raw = handle.read(MAX_MESSAGE_BYTES + 1)
     except OSError as error:
         return fail(f"cannot read {args.message}: {error.strerror}")
+    if len(raw) > MAX_MESSAGE_BYTES:
+        return fail(
+            f"{args.message} is larger than {MAX_MESSAGE_BYTES // 1_000_000} MB; "
+            "no email is that large"
+        )
 
     lookup: TxtLookup | None = None
     try:
@@ -42,8 +59,12 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
                 lookup = ResolverTxtLookup.from_system(timeout=settings.dns_timeout_seconds)
     except OSError as error:
         return fail(f"cannot read zone file {args.zone}: {error.strerror}")
+    except UnicodeDecodeError:
+        return fail(
+            f"zone file {args.zone} is not UTF-8 text; give a zone file in BIND master format"
+        )
     except ZoneFileError as error:
-        return fail(str(error))
+        return fail(f"zone file {args.zone}: {error}")
     except ValueError as error:
         print(f"sendguard: error: {error}", file=sys.stderr)
         return EXIT_USAGE

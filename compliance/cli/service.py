@@ -27,6 +27,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         flush=True,
     )
     print(f"Database: {redact(settings.resolved_database_url)}", flush=True)
+    print(f"Key store: {redact(settings.resolved_keystore_url)}", flush=True)
+    if settings.is_development:
+        print(
+            f"Development keys: {settings.data_dir.resolve()} (generated on first start)",
+            flush=True,
+        )
     # uvicorn's access log would print page paths, which carry signed tokens;
     # the app logs each request with its route template instead.
     uvicorn.run(

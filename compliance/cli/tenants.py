@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from compliance.cli.common import EXIT_OK, EXIT_USAGE, open_session
 from compliance.core.keys import generate_key_text
-from compliance.core.models import Role, Sender
+from compliance.core.models import ApiKey, Role, Sender
 from compliance.core.settings import Settings
 
 
@@ -31,6 +31,7 @@ def cmd_sender_create(args: argparse.Namespace, settings: Settings) -> int:
         session.commit()
 
     print(f"sender_id: {sender.id}")
+    print(f"key_id:    {issued.key_id}")
     print(f"form_id:   {sender.form_id}")
     print(f"admin key: {issued.secret}")
     print("Store the key now: it is shown only once.", file=sys.stderr)
@@ -59,7 +60,37 @@ def cmd_key_create(args: argparse.Namespace, settings: Settings) -> int:
             )
             return EXIT_USAGE
         session.commit()
+    print(f"key_id: {issued.key_id}")
     print(f"{args.role} key: {issued.secret}")
+    return EXIT_OK
+
+
+def cmd_key_list(args: argparse.Namespace, settings: Settings) -> int:
+    with open_session(settings) as session:
+        rows = session.exec(
+            select(ApiKey).where(ApiKey.sender_id == args.sender).order_by(col(ApiKey.created_at))
+        )
+        for row in rows:
+            state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+            print(f"{row.id}  {row.role:6}  sg_{row.prefix}_…  {state}")
+    return EXIT_OK
+
+
+def cmd_key_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from compliance.core.errors import NotFound
+    from compliance.core.tenants import revoke_key
+
+    with open_session(settings) as session:
+        try:
+            revoke_key(session, args.sender, args.key_id, actor="cli")
+        except NotFound:
+            print(
+                f"sendguard: error: key {args.key_id} not found for sender {args.sender}",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        session.commit()
+    print(f"revoked: {args.key_id}")
     return EXIT_OK
 
 
@@ -97,6 +128,13 @@ def add_parsers(commands: Any) -> None:
         "--role", required=True, choices=[role.value for role in Role], help="role of the key"
     )
     key_create.set_defaults(handler=cmd_key_create)
+    key_list = key_commands.add_parser("list", help="list a sender's keys (ids, roles, state)")
+    key_list.add_argument("--sender", required=True, help="sender id")
+    key_list.set_defaults(handler=cmd_key_list)
+    key_revoke = key_commands.add_parser("revoke", help="revoke a key at once")
+    key_revoke.add_argument("key_id", help="id of the key, as `sendguard key list` prints it")
+    key_revoke.add_argument("--sender", required=True, help="sender id")
+    key_revoke.set_defaults(handler=cmd_key_revoke)
 
     keys = commands.add_parser("keys", help="key material")
     keys_commands = keys.add_subparsers(dest="keys_command", required=True)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import idna
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compliance.core.blind_index import AddressError, BlindIndexer, normalise_address
 from compliance.core.keys import KeyRing
@@ -55,3 +58,22 @@ def test_rotation_computes_every_version() -> None:
     assert [index.version for index in versions] == [2, 1]
     assert rotated.current("alice@example.org").version == 2
     assert old.current("alice@example.org") in versions
+
+
+LABELS = st.from_regex(r"[a-zA-Z0-9]([a-zA-Z0-9-]{0,20}[a-zA-Z0-9])?", fullmatch=True)
+
+
+@settings(max_examples=1000)
+@given(
+    st.lists(LABELS, min_size=1, max_size=4),
+    st.from_regex(r"[A-Za-z0-9._+-]{1,20}", fullmatch=True),
+)
+def test_ascii_fast_path_matches_idna(labels: list[str], local: str) -> None:
+    domain = ".".join(labels)
+    try:
+        expected_domain = idna.encode(domain.lower(), uts46=True).decode("ascii")
+    except idna.IDNAError:
+        with pytest.raises(AddressError):
+            normalise_address(f"{local}@{domain}")
+        return
+    assert normalise_address(f"{local}@{domain}") == f"{local.lower()}@{expected_domain}"

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from sqlmodel import Session
@@ -18,22 +16,7 @@ from compliance.core.settings import Settings
 from compliance.core.tenants import create_sender
 from suppression.models import SuppressionReason
 from suppression.service import suppress
-
-BIN = Path(sys.executable).parent
-
-
-def environment(settings: Settings) -> dict[str, str]:
-    assert settings.token_secret is not None and settings.blind_index_keys is not None
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "SENDGUARD_ENV": "test",
-        "SENDGUARD_DATA_DIR": str(settings.data_dir),
-        "SENDGUARD_DATABASE_URL": settings.resolved_database_url,
-        "SENDGUARD_KEYSTORE_URL": settings.resolved_keystore_url,
-        "SENDGUARD_MASTER_KEY_FILE": str(settings.master_key_file),
-        "SENDGUARD_TOKEN_SECRET": settings.token_secret.get_secret_value(),
-        "SENDGUARD_BLIND_INDEX_KEYS": settings.blind_index_keys.get_secret_value(),
-    }
+from tests.support.cli import run_cli
 
 
 def sender_with_optout(settings: Settings, address: str) -> str:
@@ -56,14 +39,7 @@ def sender_with_optout(settings: Settings, address: str) -> str:
 
 
 def run_screen(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "sendguard"), "screen", *args],
-        env=environment(settings),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(settings, "screen", *args)
 
 
 def test_screen_file_with_header(settings: Settings, tmp_path: Path) -> None:

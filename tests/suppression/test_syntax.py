@@ -36,6 +36,7 @@ addresses = st.builds(
 @example("a@-example.com")
 @example("a@example.123")
 @example("a@xn--abc.com")
+@example("a@ab--cd.com")
 @example("a@example.invalid")
 @example("a@localhost.localhost")
 def test_fast_path_subset_of_validator(address: str) -> None:

@@ -1,0 +1,152 @@
+"""Suppression imports and exports through the API, on real ESP sample files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import Tenant
+from tests.api.test_unsubscribe_and_screen import confirmed_subscriber, screen
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CORPUS = Path(os.environ.get("SENDGUARD_CORPUS_DIR", REPO_ROOT.parent / "shared" / "corpus"))
+MAILCHIMP = CORPUS / "exports" / "mailchimp"
+
+
+def upload(client: TestClient, tenant: Tenant, content: bytes, **params: Any) -> Any:
+    response = client.post(
+        "/v1/suppressions/import", content=content, params=params, headers=tenant.auth("sender")
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_mailchimp_unsubscribed_import(client: TestClient, tenant: Tenant) -> None:
+    path = MAILCHIMP / "unsubscribed_members_export_a1b2c3d4e5.csv"
+
+    report = upload(client, tenant, path.read_bytes(), filename=path.name)
+
+    assert report["format"] == "mailchimp_csv"
+    assert report["imported"] == 3
+    assert report["rejected_count"] == 0
+    result = screen(
+        client,
+        tenant,
+        ["dev.sample@example.com", "eli.placeholder@example.org", "autre@example.org"],
+    )
+    assert result["kept"] == ["autre@example.org"]
+    assert result["counts"]["unsubscribe"] == 2
+
+
+def test_import_is_idempotent(client: TestClient, tenant: Tenant) -> None:
+    path = MAILCHIMP / "unsubscribed_members_export_a1b2c3d4e5.csv"
+    upload(client, tenant, path.read_bytes(), filename=path.name)
+
+    again = upload(client, tenant, path.read_bytes(), filename=path.name)
+
+    assert again["imported"] == 0
+    assert again["already_present"] == 3
+
+
+def test_subscribed_export_never_resubscribes(client: TestClient, tenant: Tenant) -> None:
+    """A weekly re-import of subscribed members re-subscribed people who had left."""
+    links = confirmed_subscriber(client, tenant, "dev.sample@example.com")
+    client.post(links["unsubscribe"], content=b"List-Unsubscribe=One-Click")
+    path = MAILCHIMP / "subscribed_members_export_a1b2c3d4e5.csv"
+
+    report = upload(client, tenant, path.read_bytes(), filename=path.name)
+
+    assert report["imported"] == 0
+    assert report["not_applied"] >= 1
+    assert screen(client, tenant, ["dev.sample@example.com"])["removed_count"] == 1
+
+
+def test_rejected_lines_have_numbers(client: TestClient, tenant: Tenant) -> None:
+    content = (
+        b"email,reason\nok@example.org,unsubscribe\n"
+        b'not-an-address,unsubscribe\n"bad@@example.org",complaint\n'
+    )
+
+    report = upload(client, tenant, content, format="generic_csv")
+
+    assert report["imported"] == 1
+    assert report["rejected_count"] == 2
+    assert [item["line"] for item in report["rejected"]] == [3, 4]
+    assert all(item["field"] == "email" for item in report["rejected"])
+    assert "not-an-address" not in str(report["rejected"])
+
+
+def test_unknown_format_is_422(client: TestClient, tenant: Tenant) -> None:
+    response = client.post(
+        "/v1/suppressions/import",
+        content=b"whatever",
+        params={"format": "nope"},
+        headers=tenant.auth("sender"),
+    )
+
+    assert response.status_code == 422
+    assert response.json()["field"] == "format"
+
+
+def export(client: TestClient, tenant: Tenant, **params: Any) -> list[list[str]]:
+    response = client.get("/v1/suppressions/export", params=params, headers=tenant.auth("sender"))
+    assert response.status_code == 200, response.text
+    return list(csv.reader(io.StringIO(response.text)))
+
+
+def test_export_filters_by_reason(client: TestClient, tenant: Tenant) -> None:
+    """An export of unsubscribed contacts exported everyone."""
+    upload(
+        client,
+        tenant,
+        b"email,reason\nu@example.org,unsubscribe\nc@example.org,complaint\n",
+        format="generic_csv",
+    )
+
+    rows = export(client, tenant, format="generic_csv", reason="unsubscribe")
+
+    assert len(rows) == 2
+    assert rows[1][rows[0].index("reason")] == "unsubscribe"
+
+
+def test_export_neutralises_formulas(client: TestClient, tenant: Tenant) -> None:
+    confirmed_subscriber(client, tenant, "=cmd@example.org")
+    client.post(
+        "/v1/suppressions",
+        json={"email": "=cmd@example.org", "reason": "manual"},
+        headers=tenant.auth("sender"),
+    )
+
+    rows = export(client, tenant, format="generic_csv")
+
+    emails = [row[0] for row in rows[1:]]
+    assert emails == ["'=cmd@example.org"]
+
+
+def test_erased_subject_exported_hashed_only(client: TestClient, tenant: Tenant) -> None:
+    confirmed_subscriber(client, tenant, "efface@example.org")
+    client.post(
+        "/v1/dsr",
+        json={
+            "type": "erasure",
+            "email": "efface@example.org",
+            "attestation": {
+                "verified_by": "DPO",
+                "method": "other",
+                "verified_at": "2026-01-01T00:00:00Z",
+            },
+        },
+        headers=tenant.auth("dpo"),
+    )
+
+    rows = export(client, tenant, format="generic_csv")
+
+    assert len(rows) == 2
+    assert rows[1][0] == ""
+    assert len(rows[1][1]) == 64
+    assert "efface" not in str(rows)
