@@ -28,6 +28,7 @@ from compliance.core.outbox import OutboxWorker, PermanentFailure
 from compliance.core.ratelimit import RateLimiter
 from compliance.core.settings import Settings, get_settings
 from compliance.core.tokens import TokenSigner
+from compliance.presend import domains as domains_router
 from compliance.presend import router as presend_router
 from compliance.presend import screening as screening_router
 from consent import pages as consent_pages
@@ -139,6 +140,7 @@ def create_app(
     app.include_router(files_router.router)
     app.include_router(dsr_router.router)
     app.include_router(presend_router.router)
+    app.include_router(domains_router.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

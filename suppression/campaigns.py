@@ -116,7 +116,7 @@ def mark_sent(
         )
 
     # Lock the lists in a fixed order, as delete_list does, so that a delete
-    # running at the same time either finishes first or sees this send.
+    # running at the same time either finishes first or finds this send.
     list_ids = sorted(campaign_list_ids(session, campaign_id))
     lists = session.exec(
         select(MailingList)

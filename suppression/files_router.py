@@ -182,7 +182,12 @@ def export_file(
             while chunk := spool.read(65536):
                 yield chunk.encode("utf-8")
 
-    extension = "jsonl" if "jsonl" in format else "json" if format.endswith("json") else "csv"
+    if "jsonl" in format:
+        extension = "jsonl"
+    elif format.endswith("json"):
+        extension = "json"
+    else:
+        extension = "csv"
     headers = {
         "Content-Disposition": f'attachment; filename="suppressions-{format}.{extension}"',
         "X-Sendguard-Rows-Written": str(written.written),

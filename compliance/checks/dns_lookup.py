@@ -234,6 +234,44 @@ class ZoneFileError(ValueError):
     """A zone file could not be parsed."""
 
 
+def parse_zone_text(
+    text: str, origin: str | None = None, *, source: str = "zone text"
+) -> dns.zone.Zone:
+    """Parse zone ``text`` in BIND master format, whose origin defaults to its ``$ORIGIN`` line.
+
+    :raises ZoneFileError: when the text has no origin or a syntax error.
+    """
+    # TTLs play no part in a check, so a zone written by hand may leave
+    # them out. A default TTL is then added on a first line of its own.
+    has_ttl_default = re.search(r"^\$TTL\b", text, re.MULTILINE) is not None
+    zone_text = text if has_ttl_default else f"$TTL {DEFAULT_ZONE_TTL}\n{text}"
+    no_origin = ZoneFileError(
+        f"{source} has no $ORIGIN line: add one, or give the zone's origin "
+        "(for example example.org)"
+    )
+    try:
+        # check_origin=False: a zone written for a check needs no SOA or NS.
+        zone = dns.zone.from_text(
+            zone_text,
+            origin=origin,
+            relativize=False,
+            check_origin=False,
+            filename=source,
+        )
+    except dns.zone.UnknownOrigin:
+        raise no_origin from None
+    except dns.exception.DNSException as error:
+        message = str(error)
+        if not has_ttl_default:
+            message = _shift_line_number(message, source, -1)
+        raise ZoneFileError(f"{source} is not a valid zone file: {message}") from None
+
+    # dnspython returns a zone without origin for a file with no record at all.
+    if zone.origin is None:
+        raise no_origin
+    return zone
+
+
 class ZoneTxtLookup:
     """TXT lookups served from one zone file, without any network traffic.
 
@@ -269,30 +307,12 @@ class ZoneTxtLookup:
 
         :raises ZoneFileError: when the text has no origin or a syntax error.
         """
-        # TTLs play no part in a check, so a zone written by hand may leave
-        # them out. A default TTL is then added on a first line of its own.
-        has_ttl_default = re.search(r"^\$TTL\b", text, re.MULTILINE) is not None
-        zone_text = text if has_ttl_default else f"$TTL {DEFAULT_ZONE_TTL}\n{text}"
-        try:
-            # check_origin=False: a zone written for a check needs no SOA or NS.
-            zone = dns.zone.from_text(
-                zone_text,
-                origin=origin,
-                relativize=False,
-                check_origin=False,
-                filename=source,
-            )
-        except dns.zone.UnknownOrigin:
-            raise ZoneFileError(
-                f"{source} has no $ORIGIN line: add one, or give the zone's origin "
-                "(for example example.org)"
-            ) from None
-        except dns.exception.DNSException as error:
-            message = str(error)
-            if not has_ttl_default:
-                message = _shift_line_number(message, source, -1)
-            raise ZoneFileError(f"{source} is not a valid zone file: {message}") from None
-        return cls(zone)
+        return cls(parse_zone_text(text, origin, source=source))
+
+    @property
+    def zone(self) -> dns.zone.Zone:
+        """The parsed zone."""
+        return self._zone
 
     def txt(self, name: str) -> TxtResult:
         """Return the TXT records of ``name`` in the zone, following CNAMEs inside it."""

@@ -48,6 +48,26 @@ MB_03 = Rule(
 
 RULES: Mapping[str, Rule] = {rule.id: rule for rule in (US_01, US_03, MB_01, MB_02, MB_03)}
 
+# Rule MB-03 with the source of each part of the domain check, so that a
+# finding cites the specification it applies.
+MB_03_SPF = Rule("MB-03", "Google email sender guidelines; RFC 7208 (SPF)", Severity.BLOCK)
+MB_03_DKIM = Rule(
+    "MB-03",
+    "Google email sender guidelines; RFC 6376 (DKIM); RFC 8301 section 3.2 (key sizes)",
+    Severity.BLOCK,
+)
+MB_03_DMARC = Rule(
+    "MB-03",
+    "Google email sender guidelines; RFC 7489 (DMARC); DMARCbis (DNS tree walk)",
+    Severity.BLOCK,
+)
+MB_03_PTR = Rule(
+    "MB-03",
+    "Google email sender guidelines (forward and reverse DNS of sending IPs)",
+    Severity.BLOCK,
+)
+MB_03_MX = Rule("MB-03", "RFC 5321 section 5.1 (MX); RFC 7505 (null MX)", Severity.WARN)
+
 
 @dataclass(frozen=True)
 class Finding:

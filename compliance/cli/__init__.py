@@ -16,6 +16,7 @@ from compliance.cli.common import EXIT_USAGE, CannotRun, fail
 from compliance.core.keys import KeyConfigError
 from compliance.core.logging import configure_logging
 from compliance.core.settings import get_settings
+from compliance.presend.dns_cli import add_dns_parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     for module in (service, tenants, check, screen, suppression):
         module.add_parsers(commands)
+    add_dns_parser(commands)
     return parser
 
 

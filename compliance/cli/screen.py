@@ -47,7 +47,7 @@ def read_addresses(handle: TextIO) -> Iterator[str]:
     column = next((lowered.index(name) for name in ADDRESS_HEADERS if name in lowered), None)
     if column is None:
         if first and "@" in first[0]:
-            # No header: the first column holds the addresses, this row included.
+            # No header: the first column contains the addresses, this row included.
             column = 0
             yield first[0]
         else:

@@ -99,12 +99,12 @@ class KeyStore:
         if self._engine.dialect.name == "sqlite":
             self._truncate_sqlite_wal()
         # NOTE: on PostgreSQL the deleted row stays in its heap page until
-        # VACUUM reuses the space; the key store's backups and VACUUM
-        # schedule set the erasure horizon there.
+        # VACUUM reuses the space. There, the VACUUM schedule and the key
+        # store's backups set the erasure horizon.
         return bool(result.rowcount)
 
     def _truncate_sqlite_wal(self) -> None:
-        # The write-ahead log still holds the frame that created the key
+        # The write-ahead log still contains the frame that created the key
         # until a checkpoint. TRUNCATE copies the log into the main file,
         # whose freed space secure_delete has zeroed, and empties the log.
         connection = self._engine.raw_connection()

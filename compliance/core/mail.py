@@ -75,7 +75,7 @@ class MailTransport(Protocol):
 class TransportError(Exception):
     """The relay did not take the message.
 
-    ``permanent`` is True for a 5xx answer or a capability the relay lacks:
+    ``permanent`` is True for a 5xx reply or a capability the relay lacks:
     retrying cannot succeed, so the outbox stops at once.
     """
 
@@ -174,7 +174,7 @@ class SmtpTransport:
         return options
 
     def forget(self, message_ids: list[str]) -> None:
-        """Nothing to delete: the relay holds no copy that this process can reach."""
+        """Nothing to delete: the relay keeps no copy that this process can reach."""
 
     def describe(self) -> str:
         parts = urlsplit(self.url)

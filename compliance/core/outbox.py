@@ -82,7 +82,7 @@ class PermanentFailure:
     sender_id: str
     contact_id: str
     reason: str
-    # The relay refused the address itself (RCPT TO answered 5xx).
+    # The relay refused the address itself (a 5xx reply to RCPT TO).
     recipient_refused: bool
 
 
@@ -150,7 +150,7 @@ class OutboxWorker:
                 session.add(row)
             session.commit()
 
-        # After the commit, so that the hook's own transaction sees the dead rows.
+        # After the commit, so that the hook's own transaction reads the dead rows.
         for failure in failures:
             self._report(failure)
         return len(rows)

@@ -48,7 +48,7 @@ def add_dns_parser(subparsers: Any) -> None:
     check.add_argument("--esp", choices=sorted(PROFILES), help="ESP profile whose records to check")
     check.add_argument(
         "--zone",
-        help="answer names inside this zone file (BIND master format) from the file, to check "
+        help="zone file (BIND master format) that resolves names inside the zone, to check "
         "records before they are published; other names go to --nameserver, if given",
     )
     check.add_argument(

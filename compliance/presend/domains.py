@@ -29,7 +29,7 @@ router = APIRouter(prefix="/v1", tags=["domains"])
 
 
 class DomainCheckRequest(BaseModel):
-    """What to check beyond the domain: the ESP, its selectors and values, the sending IPs."""
+    """Body of a domain check: the ESP, its selectors and account values, the sending IPs."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -11,7 +11,9 @@ The server answers like an authoritative server: CNAME chains inside its
 data are followed in the answer, a name that exists without the requested
 type gets NOERROR with no answer (NODATA), a missing name gets NXDOMAIN and
 a name outside every loaded zone gets REFUSED. Names passed to
-:meth:`LoopbackDnsServer.time_out` get no answer at all.
+:meth:`LoopbackDnsServer.time_out` get no answer at all, for every type or
+for the chosen ones. ``delay_seconds`` holds every reply back by that much,
+as a distant server would, for the benchmarks.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from __future__ import annotations
 import socket
 import socketserver
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -76,13 +79,19 @@ class LoopbackDnsServer:
         origin: str | None = None,
         host: str = "127.0.0.1",
         max_udp_size: int | None = None,
+        delay_seconds: float = 0.0,
     ) -> None:
+        if delay_seconds < 0:
+            raise ValueError(f"delay_seconds {delay_seconds!r} is invalid: give 0 or more")
         self.host = host
         self.max_udp_size = max_udp_size
+        self.delay_seconds = delay_seconds
         self._records: dict[str, list[_Record]] = {}
         self._names: set[str] = set()
         self._origins: set[str] = set()
-        self._timeouts: set[str] = set()
+        # Name to the query types that get no reply (None: every type).
+        self._timeouts: dict[str, frozenset[int] | None] = {}
+        self._timeout_exceptions: dict[str, frozenset[int]] = {}
         self._failures: dict[str, int] = {}
         self._queries: list[Query] = []
         self._lock = threading.Lock()
@@ -108,7 +117,7 @@ class LoopbackDnsServer:
         for name, node in parsed.nodes.items():
             for rdataset in node.rdatasets:
                 for rdata in rdataset:
-                    self._store(_key(name.to_text()), rdata, rdataset.ttl)
+                    self._store(_key_of_labels(name.labels), rdata, rdataset.ttl)
 
     def add_zone(self, origin: str) -> None:
         """Declare ``origin`` as served, so names under it get NXDOMAIN rather than REFUSED.
@@ -133,14 +142,53 @@ class LoopbackDnsServer:
                 f"{name} is outside the served zones: load a zone for it or call add_zone('.')"
             )
         rdata = dns.rdata.from_text(
-            dns.rdataclass.IN, dns.rdatatype.from_text(rdtype), value, origin=dns.name.root
+            dns.rdataclass.IN,
+            dns.rdatatype.from_text(rdtype),
+            value,
+            origin=dns.name.root,
+            relativize=False,
         )
         self._store(key, rdata, ttl)
 
-    def time_out(self, name: str) -> None:
-        """Send no reply to queries for ``name``, whatever their type."""
+    def time_out(
+        self,
+        name: str,
+        rdtypes: Iterable[str] | None = None,
+        *,
+        except_rdtypes: Iterable[str] = (),
+    ) -> None:
+        """Send no reply to queries for ``name`` of the types ``rdtypes`` (None: every type).
+
+        Types in ``except_rdtypes`` are still answered, which serves the SPF
+        test suite's zones where only the types listed before ``TIMEOUT``
+        have answers.
+        """
+        chosen = None if rdtypes is None else frozenset(int(QTYPE.reverse[t]) for t in rdtypes)
+        excepted = frozenset(int(QTYPE.reverse[t]) for t in except_rdtypes)
         with self._lock:
-            self._timeouts.add(_key(name))
+            self._timeouts[_key(name)] = chosen
+            self._timeout_exceptions[_key(name)] = excepted
+
+    def add_txt(self, name: str, strings: Sequence[bytes], ttl: int = 300) -> None:
+        """Serve one TXT record made of ``strings``, raw bytes that may be invalid UTF-8.
+
+        Zone-file syntax cannot easily carry such bytes, and the SPF tests need
+        them to check that non-ASCII records are rejected.
+
+        :raises ValueError: when ``name`` is outside every served zone or a
+            string is longer than 255 bytes.
+        """
+        key = _key(name)
+        if self._origin_of(key) is None:
+            raise ValueError(
+                f"{name} is outside the served zones: load a zone for it or call add_zone('.')"
+            )
+        if any(len(string) > 255 for string in strings):
+            raise ValueError("a TXT character-string is at most 255 bytes (RFC 1035 3.3)")
+        wire = b"".join(len(string).to_bytes(1, "big") + string for string in strings)
+        with self._lock:
+            self._records.setdefault(key, []).append(_Record(int(QTYPE.TXT), ttl, wire, None))
+            self._add_name_and_ancestors(key)
 
     def fail(self, name: str, rcode: str = "SERVFAIL") -> None:
         """Reply to queries for ``name`` with ``rcode`` (SERVFAIL, REFUSED, ...) and no data."""
@@ -156,7 +204,7 @@ class LoopbackDnsServer:
     def _store(self, key: str, rdata: dns.rdata.Rdata, ttl: int) -> None:
         target = None
         if rdata.rdtype == dns.rdatatype.CNAME:
-            target = _key(rdata.target.to_text())  # type: ignore[attr-defined]
+            target = _key_of_labels(rdata.target.labels)  # type: ignore[attr-defined]
         # Names inside the data are absolute and written uncompressed, which
         # every resolver accepts.
         wire = rdata.to_wire()
@@ -185,11 +233,11 @@ class LoopbackDnsServer:
         """Build the reply to ``request``, or return None to leave it unanswered."""
         reply = request.reply()
         qname = request.q.qname
-        key = _key(str(qname))
+        key = _key_of_labels(qname.label)
         qtype = request.q.qtype
 
         with self._lock:
-            if key in self._timeouts:
+            if self._times_out(key, qtype):
                 return None
             if key in self._failures:
                 reply.header.rcode = self._failures[key]
@@ -201,6 +249,14 @@ class LoopbackDnsServer:
                 return reply
             self._fill(reply, qname, key, qtype)
         return reply
+
+    def _times_out(self, key: str, qtype: int) -> bool:
+        if key not in self._timeouts:
+            return False
+        if qtype in self._timeout_exceptions.get(key, frozenset()):
+            return False
+        chosen = self._timeouts[key]
+        return chosen is None or qtype in chosen
 
     def _fill(self, reply: DNSRecord, qname: DNSLabel, key: str, qtype: int) -> None:
         owner = qname
@@ -363,12 +419,18 @@ class _ThreadingTcpServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    # The default backlog of 5 drops connections when many clients fall back
+    # to TCP at once, as the benchmarks make them do.
+    request_queue_size = 256
 
 
 class _UdpHandler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         data, sock = self.request
-        reply = self.server.dns.reply_bytes(data, "udp")  # type: ignore[attr-defined]
+        dns_server: LoopbackDnsServer = self.server.dns  # type: ignore[attr-defined]
+        reply = dns_server.reply_bytes(data, "udp")
+        if dns_server.delay_seconds:
+            time.sleep(dns_server.delay_seconds)
         if reply is not None:
             sock.sendto(reply, self.client_address)
 
@@ -385,6 +447,8 @@ class _TcpHandler(socketserver.BaseRequestHandler):
             reply = dns_server.reply_bytes(message, "tcp")
             if reply is None:
                 continue
+            if dns_server.delay_seconds:
+                time.sleep(dns_server.delay_seconds)
             connection.sendall(len(reply).to_bytes(2, "big") + reply)
 
 
@@ -413,6 +477,12 @@ def _rr(owner: DNSLabel, record: _Record) -> RR:
 def _key(name: str) -> str:
     lowered = name.lower()
     return lowered if lowered.endswith(".") else lowered + "."
+
+
+def _key_of_labels(labels: Iterable[bytes]) -> str:
+    # Built from the raw labels, because the text forms of dnspython and
+    # dnslib escape spaces and other special octets differently.
+    return _key(".".join(label.decode("latin-1") for label in labels if label))
 
 
 def _parent(key: str) -> str:
