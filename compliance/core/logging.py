@@ -65,3 +65,5 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
+    # Alembic announces each of its plugins at INFO on every start.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
