@@ -11,10 +11,12 @@ from compliance.checks.dns_lookup import ResolverTxtLookup, TxtLookup
 from compliance.checks.report import run_message_check, run_parts_check
 from compliance.core.auth import Principal, require_roles
 from compliance.core.context import AppServices
+from compliance.core.db import DbSession
 from compliance.core.errors import InvalidInput
 from compliance.core.i18n import N_
 from compliance.core.models import Role
 from compliance.core.settings import Settings
+from suppression.campaigns import mark_sent
 
 router = APIRouter(prefix="/v1", tags=["checks"])
 
@@ -34,6 +36,10 @@ class CheckRequest(BaseModel):
     text: str | None = Field(default=None, max_length=2_000_000)
     headers: dict[str, str] = Field(default_factory=dict, max_length=200)
     skip_dns: bool = False
+    # Record the campaign as sent when nothing blocks: its lists then stay
+    # locked for 7 days.
+    campaign_id: str | None = Field(default=None, max_length=64)
+    mark_sent: bool = False
 
     @model_validator(mode="after")
     def _one_form(self) -> CheckRequest:
@@ -47,6 +53,8 @@ class CheckRequest(BaseModel):
             raise ValueError(
                 N_("give either 'eml' or the separate parts ('html', 'text', 'headers'), not both.")
             )
+        if self.mark_sent and self.campaign_id is None:
+            raise ValueError(N_("'mark_sent' needs 'campaign_id', the campaign being sent."))
         return self
 
 
@@ -60,6 +68,7 @@ def dns_lookup(settings: Settings) -> TxtLookup:
 @router.post("/checks")
 def check_message(
     body: CheckRequest,
+    session: DbSession,
     services: AppServices,
     principal: Principal = Depends(require_roles(Role.SENDER)),  # noqa: B008 - FastAPI dependency
 ) -> dict[str, Any]:
@@ -79,4 +88,12 @@ def check_message(
             ),
         ) from None
 
-    return report.to_dict()
+    result = report.to_dict()
+    if body.mark_sent and body.campaign_id is not None:
+        # A blocked report never starts the send, so the campaign stays unsent.
+        if report.blocked:
+            result["campaign_sent_at"] = None
+        else:
+            campaign = mark_sent(session, principal.sender_id, body.campaign_id, principal.actor)
+            result["campaign_sent_at"] = campaign.sent_at.isoformat() if campaign.sent_at else None
+    return result

@@ -215,3 +215,59 @@ def test_future_sent_at_rejected(client: TestClient, tenant: Tenant) -> None:
 
     assert response.status_code == 422
     assert response.json()["field"] == "sent_at"
+
+
+FOOTER = "Librairie Exemple, 12 rue des Lilas, 69003 Lyon"
+COMPLIANT = f'<p>{FOOTER}</p><p><a href="https://x.example/u/t">Se désinscrire</a></p>'
+HEADERS = {
+    "List-Unsubscribe": "<https://x.example/u/t>",
+    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+}
+
+
+def test_presend_check_marks_campaign_sent(client: TestClient, tenant: Tenant) -> None:
+    list_id = create_list(client, tenant)
+    campaign = client.post(
+        "/v1/campaigns", json={"name": "x", "list_ids": [list_id]}, headers=tenant.auth("sender")
+    ).json()
+    body = {
+        "from_domain": "news.example.com",
+        "html": COMPLIANT,
+        "text": f"Se désinscrire : https://x.example/u/t\n{FOOTER}",
+        "headers": HEADERS,
+        "skip_dns": True,
+        "campaign_id": campaign["id"],
+        "mark_sent": True,
+    }
+
+    response = client.post("/v1/checks", json=body, headers=tenant.auth("sender"))
+
+    assert response.status_code == 200, response.text
+    assert response.json()["blocked"] is False
+    assert response.json()["campaign_sent_at"] is not None
+    assert client.delete(f"/v1/lists/{list_id}", headers=tenant.auth("sender")).status_code == 409
+
+
+def test_blocked_check_leaves_campaign_unsent(client: TestClient, tenant: Tenant) -> None:
+    list_id = create_list(client, tenant)
+    campaign = client.post(
+        "/v1/campaigns", json={"name": "x", "list_ids": [list_id]}, headers=tenant.auth("sender")
+    ).json()
+    body = {
+        "from_domain": "news.example.com",
+        "html": "<p>Promo</p>",
+        "skip_dns": True,
+        "campaign_id": campaign["id"],
+        "mark_sent": True,
+    }
+
+    response = client.post("/v1/checks", json=body, headers=tenant.auth("sender"))
+
+    assert response.json()["blocked"] is True
+    assert response.json()["campaign_sent_at"] is None
+    assert (
+        client.get(f"/v1/campaigns/{campaign['id']}", headers=tenant.auth("sender")).json()[
+            "sent_at"
+        ]
+        is None
+    )
