@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from compliance.core.audit import record_event
-from compliance.core.errors import Conflict, NotFound, safe_id
+from compliance.core.errors import Conflict, InvalidInput, NotFound, safe_id
 from compliance.core.i18n import N_
 from compliance.core.models import utcnow
 from suppression.models import Campaign, CampaignList, DeliveryEvent, EventKind, MailingList
@@ -132,6 +132,15 @@ def mark_sent(
             list_id=deleted[0],
         )
 
+    if sent_at is not None and sent_at < campaign.created_at:
+        # A send dated before the campaign existed would shorten the lock.
+        raise InvalidInput(
+            "sent_at",
+            N_(
+                "Field sent_at is earlier than the campaign's creation; "
+                "give the time the send started."
+            ),
+        )
     campaign.sent_at = sent_at or utcnow()
     if counts is not None:
         campaign.sent_count = counts.sent

@@ -15,6 +15,19 @@ AddressLookup = Callable[[Session, str, Sequence[str]], dict[str, str]]
 PAGE_SIZE = 2000
 
 
+def _erased(session: Session, sender_id: str, digests: Sequence[str]) -> set[str]:
+    reasons = [SuppressionReason.ERASED.value, SuppressionReason.OBJECTION.value]
+    rows = session.exec(
+        select(SuppressionEntry.blind_index).where(
+            SuppressionEntry.sender_id == sender_id,
+            col(SuppressionEntry.blind_index).in_(list(digests)),
+            col(SuppressionEntry.reason).in_(reasons),
+            col(SuppressionEntry.lifted_at).is_(None),
+        )
+    )
+    return set(rows)
+
+
 def export_rows(
     session: Session,
     sender_id: str,
@@ -39,11 +52,11 @@ def export_rows(
         if not page:
             return
         offset += len(page)
-        known = (
-            addresses(session, sender_id, [entry.blind_index for entry in page])
-            if addresses
-            else {}
-        )
+        digests = [entry.blind_index for entry in page]
+        known = addresses(session, sender_id, digests) if addresses else {}
+        for digest in _erased(session, sender_id, digests):
+            # The address of an erased or objecting person is never exported.
+            known.pop(digest, None)
         for entry in page:
             yield ExportRow(
                 blind_index=entry.blind_index,

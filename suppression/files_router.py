@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from compliance.core.auth import Principal, require_roles
 from compliance.core.context import AppServices
 from compliance.core.db import DbSession
-from compliance.core.errors import InvalidInput
+from compliance.core.errors import InvalidInput, safe_id
 from compliance.core.i18n import N_
 from compliance.core.models import Role
 from suppression.exports import export_rows
@@ -64,7 +64,7 @@ def _reader_format(name: str | None, filename: str | None, head: bytes) -> str:
         raise InvalidInput(
             "format",
             N_("Format %(format)s cannot be imported; see GET /v1/suppressions/formats."),
-            format=chosen[:40],
+            format=safe_id(chosen),
         )
     return chosen
 
@@ -160,7 +160,7 @@ def export_file(
         raise InvalidInput(
             "format",
             N_("Format %(format)s cannot be exported; see GET /v1/suppressions/formats."),
-            format=format[:40],
+            format=safe_id(format),
         )
 
     lookup: Any = request.app.state.export_addresses

@@ -22,11 +22,19 @@ from compliance.core.audit import record_event
 from compliance.core.blind_index import AddressError, BlindIndex, BlindIndexer
 from compliance.core.models import new_id, utcnow
 from suppression.formats import Fault, ImportRecord, ReadResult, RejectedLine
-from suppression.models import SuppressionEntry, SuppressionScope
+from suppression.models import SuppressionEntry, SuppressionReason, SuppressionScope
 
 log = structlog.get_logger(__name__)
 
 BATCH_SIZE = 2000
+
+# Erasure and objection entries carry a data-subject request's proof; a file
+# may bring them only hashed, as a Sendguard export writes them.
+RESERVED_REASONS = frozenset({SuppressionReason.ERASED, SuppressionReason.OBJECTION})
+RESERVED_FAULT = Fault(
+    "reserved_reason",
+    "erased and objection entries come from data-subject requests; import them hashed-only",
+)
 # The report keeps the first rejected lines in full and counts the rest.
 MAX_REJECTED_KEPT = 1000
 
@@ -129,6 +137,9 @@ def _apply_batch(
         report.warnings.update(result.warnings)
         if not result.suppress:
             report.not_applied += 1
+            continue
+        if result.address is not None and result.reason in RESERVED_REASONS:
+            _reject(report, RejectedLine(result.line, "reason", RESERVED_FAULT))
             continue
         index = _index_of(result, indexer)
         if isinstance(index, Fault):

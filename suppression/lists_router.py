@@ -17,7 +17,10 @@ from compliance.core.models import Role, utcnow
 from compliance.core.validation import ApiModel, email_address
 from consent.service import ensure_contact, find_contacts
 from suppression import campaigns, lists
-from suppression.models import Campaign, EventKind, MailingList
+from suppression.models import Campaign, EventKind, MailingList, SuppressionReason
+from suppression.service import active_entries
+
+ERASURE_REASONS = {SuppressionReason.ERASED.value, SuppressionReason.OBJECTION.value}
 
 router = APIRouter(prefix="/v1", tags=["lists"])
 
@@ -86,6 +89,8 @@ class MemberChange(ApiModel):
 
 class MemberChangeOut(BaseModel):
     added: int
+    # Addresses of erased or objecting people, never stored again.
+    refused_erased: int
     already_members: int
     removed: int
     not_members: int
@@ -101,9 +106,17 @@ def change_members(
 ) -> MemberChangeOut:
     """Add or remove members by address; members not named stay as they are."""
     lists.get_list(session, principal.sender_id, list_id)
-    to_add = [
-        ensure_contact(session, services, principal.sender_id, address).id for address in body.add
-    ]
+    to_add: list[str] = []
+    refused = 0
+    for address in body.add:
+        indexes = services.indexer.all_versions(address)
+        reasons = {entry.reason for entry in active_entries(session, principal.sender_id, indexes)}
+        if reasons & ERASURE_REASONS:
+            # An erased or objecting person must not be stored again; only
+            # their own new double opt-in can bring the address back.
+            refused += 1
+            continue
+        to_add.append(ensure_contact(session, services, principal.sender_id, address).id)
     to_remove = [
         contact.id
         for address in body.remove
@@ -117,6 +130,7 @@ def change_members(
     # An address with no contact cannot be a member: count it as "not a member".
     not_members = change.not_members + len(body.remove) - len(set(to_remove))
     return MemberChangeOut(
+        refused_erased=refused,
         added=change.added,
         already_members=change.already_members,
         removed=change.removed,

@@ -18,6 +18,7 @@ from compliance.core.i18n import N_
 from compliance.core.models import Role
 from compliance.core.validation import ApiModel, email_address
 from suppression import service
+from suppression.lists import get_list
 from suppression.models import SuppressionReason, SuppressionScope
 
 router = APIRouter(prefix="/v1", tags=["suppression"])
@@ -78,6 +79,13 @@ def add_suppression(
     principal: Principal = Depends(require_roles(Role.SENDER)),  # noqa: B008 - FastAPI dependency
 ) -> SuppressionOut:
     """Suppress an address (or a blind index). Adding the same entry twice returns the first."""
+    if body.scope == "topic":
+        # TODO: accept topic scopes once topics exist; screening ignores them today.
+        raise InvalidInput(
+            "scope", N_("Field scope 'topic' is not available yet; use 'global' or 'list'.")
+        )
+    if body.scope == "list":
+        get_list(session, principal.sender_id, body.scope_ref)
     if body.email is not None:
         index = services.indexer.current(body.email)
     else:

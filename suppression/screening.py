@@ -271,10 +271,14 @@ def screen(
 
 
 def recheck_batch(
-    session: Session, sender_id: str, indexer: BlindIndexer, addresses: Sequence[str]
+    session: Session,
+    sender_id: str,
+    indexer: BlindIndexer,
+    addresses: Sequence[str],
+    list_ids: tuple[str, ...] = (),
 ) -> ScreenResult:
     """Re-check a batch right before it is sent, so an opt-out made during a long send applies.
 
     Only suppression and syntax apply here: the list was screened fully before the send.
     """
-    return screen(session, sender_id, indexer, addresses, ScreenOptions())
+    return screen(session, sender_id, indexer, addresses, ScreenOptions(list_ids=list_ids))

@@ -151,6 +151,18 @@ class CheckReport:
         """True when at least one finding blocks the send."""
         return any(finding.severity is Severity.BLOCK for finding in self.findings)
 
+    @property
+    def unknown(self) -> bool:
+        """True when a check could not complete (DNS timeout or SERVFAIL), so no pass is claimed."""
+        return any(finding.check.endswith(".unknown") for finding in self.findings)
+
+    @property
+    def verdict(self) -> str:
+        """``blocked``, ``unknown`` when nothing blocks but a check could not run, or ``pass``."""
+        if self.blocked:
+            return "blocked"
+        return "unknown" if self.unknown else "pass"
+
     def count(self, severity: Severity) -> int:
         """Return the number of findings of ``severity``."""
         return sum(1 for finding in self.findings if finding.severity is severity)
@@ -160,6 +172,7 @@ class CheckReport:
         return {
             "from_domain": self.from_domain,
             "blocked": self.blocked,
+            "verdict": self.verdict,
             "summary": {str(severity): self.count(severity) for severity in Severity},
             "findings": [finding.to_dict() for finding in self.findings],
         }

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from compliance.cli.common import EXIT_BLOCKED, EXIT_OK, EXIT_USAGE, fail
+from compliance.cli.common import EXIT_BLOCKED, EXIT_CANNOT_RUN, EXIT_OK, EXIT_USAGE, fail
 from compliance.core.settings import Settings
 
 # Gmail clips messages past about 102 KB and most relays refuse 50 MB; this
@@ -79,7 +79,10 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(render_text(report, args.lang or settings.default_locale))
-    return EXIT_BLOCKED if report.blocked else EXIT_OK
+    if report.blocked:
+        return EXIT_BLOCKED
+    # A check that could not run proves nothing: a CI gate must not pass on it.
+    return EXIT_CANNOT_RUN if report.unknown else EXIT_OK
 
 
 def add_parsers(commands: Any) -> None:

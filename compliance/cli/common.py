@@ -44,8 +44,14 @@ def redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def open_session(settings: Settings) -> Session:
-    from compliance.core.db import make_engine
+def open_session(settings: Settings, *, read_only: bool = False) -> Session:
+    """Open a session on the main database, migrated first.
+
+    ``read_only`` sessions never take SQLite's write lock, so a long screening
+    or export does not hold back the service's writes.
+    """
+    from compliance.core import db
 
     migrate_database(settings)
-    return Session(make_engine(settings.resolved_database_url), expire_on_commit=False)
+    engine = db.make_engine(settings.resolved_database_url)
+    return Session(db.read_only(engine) if read_only else engine, expire_on_commit=False)

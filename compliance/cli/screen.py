@@ -6,8 +6,10 @@ import argparse
 import contextlib
 import csv
 import json
+import os
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -73,7 +75,13 @@ def cmd_screen(args: argparse.Namespace, settings: Settings) -> int:
         basis_lookup=confirmed_digests if args.require_consent else None,
         list_ids=tuple(args.list or ()),
     )
-    with handle, open_session(settings) as session, _open_output(args.out) as output:
+    output_path = None if args.out == "-" else Path(args.out)
+    if output_path is not None and output_path.resolve() == source.resolve():
+        handle.close()
+        print("sendguard: error: --out names the input file; choose another file", file=sys.stderr)
+        return EXIT_USAGE
+
+    with handle, open_session(settings, read_only=True) as session:
         if session.get(Sender, args.sender) is None:
             print(
                 f"sendguard: error: sender {args.sender} not found; "
@@ -83,20 +91,26 @@ def cmd_screen(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_USAGE
 
         screener = Screener(session, args.sender, indexer, options)
-        writer = csv.writer(output)
-        writer.writerow(["email"])
-        try:
-            with _progress() as progress:
-                task = progress.add_task("screening", total=None)
-                for chunk in batched(read_addresses(handle)):
-                    batch = screener.screen_batch(chunk)
-                    writer.writerows([address] for address in batch.kept)
-                    progress.update(task, advance=len(chunk))
-        except InputFormatError as error:
-            print(f"sendguard: error: {source}: {error}", file=sys.stderr)
-            return EXIT_USAGE
-        except UnicodeDecodeError:
-            return fail(f"{source} is not UTF-8 text; convert it to UTF-8 and try again")
+        # Written to a temporary file renamed at the end, so a failed run
+        # never leaves a partial list that looks complete.
+        with _open_output(output_path) as (output, finish):
+            writer = csv.writer(output)
+            writer.writerow(["email"])
+            try:
+                with _progress() as progress:
+                    task = progress.add_task("screening", total=None)
+                    for chunk in batched(read_addresses(handle)):
+                        batch = screener.screen_batch(chunk)
+                        writer.writerows([address] for address in batch.kept)
+                        progress.update(task, advance=len(chunk))
+            except InputFormatError as error:
+                print(f"sendguard: error: {source}: {error}", file=sys.stderr)
+                return EXIT_USAGE
+            except UnicodeDecodeError:
+                return fail(f"{source} is not UTF-8 text; convert it to UTF-8 and try again")
+            except csv.Error as error:
+                return fail(f"{source} is not valid CSV ({error}); fix the file and try again")
+            finish()
 
     counts = dict(sorted(screener.counts.items()))
     if args.json:
@@ -107,14 +121,32 @@ def cmd_screen(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _open_output(path: str) -> contextlib.AbstractContextManager[TextIO]:
-    if path == "-":
-        # Standard output stays open for the summary printed after the list.
-        return contextlib.nullcontext(sys.stdout)
+@contextlib.contextmanager
+def _open_output(path: Path | None) -> Iterator[tuple[TextIO, Callable[[], None]]]:
+    """Yield a stream and a ``finish`` callback that publishes it; an unfinished file is removed."""
+    if path is None:
+        yield sys.stdout, lambda: None
+        return
+
     try:
-        return Path(path).open("w", encoding="utf-8", newline="")
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
     except OSError as error:
         raise CannotRun(f"cannot write {path}: {error.strerror}") from None
+    published = False
+
+    def finish() -> None:
+        nonlocal published
+        stream.close()
+        os.replace(temporary, path)
+        published = True
+
+    with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+        try:
+            yield stream, finish
+        finally:
+            if not published:
+                stream.close()
+                Path(temporary).unlink(missing_ok=True)
 
 
 def _progress() -> Progress:

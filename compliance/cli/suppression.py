@@ -47,6 +47,13 @@ def _check_sender(session: Any, sender_id: str) -> bool:
     return False
 
 
+def _commit_batch(session: Any, progress: Progress, task: Any, count: int) -> None:
+    # Each batch commits on its own: a long import must not hold the write
+    # lock, and a re-run after an interruption adds only what is missing.
+    session.commit()
+    progress.update(task, advance=count)
+
+
 def _format_fault(name: str | None) -> str:
     return f"format {name!r} cannot be imported" if name else "the format could not be detected"
 
@@ -88,7 +95,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                     ImportOptions(
                         source=f"import:{spec.name}", actor="cli", keep_scope=args.keep_scope
                     ),
-                    on_progress=lambda count: progress.update(task, advance=count),
+                    on_progress=lambda count: _commit_batch(session, progress, task, count),
                 )
             session.commit()
 
@@ -152,7 +159,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
     reasons = [SuppressionReason(value) for value in args.reason or []]
     try:
-        with _open_output(args.out) as output, open_session(settings) as session:
+        with _open_output(args.out) as output, open_session(settings, read_only=True) as session:
             if not _check_sender(session, args.sender):
                 return EXIT_USAGE
             report = spec.writer(

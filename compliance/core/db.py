@@ -57,9 +57,20 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     # A deferred SQLite transaction that reads and then writes fails with
     # "database is locked" when another writer got there first, without
     # waiting. BEGIN IMMEDIATE takes the write lock up front, so concurrent
-    # transactions queue (up to busy_timeout) and check-then-write rules such
-    # as the list-deletion lock cannot interleave.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # writers queue (up to busy_timeout) and check-then-write rules such as
+    # the list-deletion lock cannot interleave. Read-only work runs on
+    # read_only(engine), whose deferred transactions never take the write
+    # lock, so a long export or screening cannot hold back an unsubscribe.
+    mode = connection.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+_BEGIN_OPTION = "sendguard_sqlite_begin"
+
+
+def read_only(engine: Engine) -> Engine:
+    """Return a view of ``engine`` for reads: SQLite transactions begin DEFERRED there."""
+    return engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
 
 
 def is_postgresql(engine: Engine) -> bool:
@@ -69,6 +80,8 @@ def is_postgresql(engine: Engine) -> bool:
 def request_session(request: Request) -> Iterator[Session]:
     """Yield a session for one request and commit or roll back at its end."""
     engine: Engine = request.app.state.engine
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        engine = read_only(engine)
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session

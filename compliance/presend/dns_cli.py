@@ -136,7 +136,10 @@ def cmd_dns_check(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(render_text(report, args.lang or settings.default_locale))
-    return EXIT_BLOCKED if report.blocked else EXIT_OK
+    if report.blocked:
+        return EXIT_BLOCKED
+    # A check that could not run proves nothing: a CI gate must not pass on it.
+    return EXIT_CANNOT_RUN if report.unknown else EXIT_OK
 
 
 def _source(args: argparse.Namespace, settings: Settings) -> DnsSource:

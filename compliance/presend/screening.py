@@ -34,6 +34,8 @@ class ScreenRequest(ApiModel):
 
 class RecheckRequest(ApiModel):
     recipients: list[str] = Field(max_length=MAX_SCREEN_RECIPIENTS)
+    # The lists the batch is sent to: their scoped opt-outs apply too.
+    list_ids: list[str] = Field(default_factory=list, max_length=100)
 
 
 class Removal(BaseModel):
@@ -91,4 +93,8 @@ def recheck(
     principal: Principal = Depends(require_roles(Role.SENDER)),  # noqa: B008 - FastAPI dependency
 ) -> ScreenResponse:
     """Re-check one batch right before sending it: an opt-out made since screening applies."""
-    return _response(recheck_batch(session, principal.sender_id, services.indexer, body.recipients))
+    return _response(
+        recheck_batch(
+            session, principal.sender_id, services.indexer, body.recipients, tuple(body.list_ids)
+        )
+    )

@@ -260,11 +260,22 @@ class CsvOutput:
     be opened with ``newline=""`` so that Python does not translate them.
     """
 
-    def __init__(self, out: TextIO, *, delimiter: str = ",") -> None:
+    def __init__(
+        self, out: TextIO, *, delimiter: str = ",", raw_address_column: bool = False
+    ) -> None:
         self._writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+        # ESP import files carry the address in their first column, and the ESP
+        # must receive it exactly: a guard quote would make it another address,
+        # and the opt-out would be lost. Those files are for upload, not for a
+        # spreadsheet; every other cell keeps the guard.
+        self._raw_first = raw_address_column
 
     def write(self, cells: Iterable[str]) -> None:
-        self._writer.writerow([neutralise_formula(cell) for cell in cells])
+        row = list(cells)
+        guarded = [neutralise_formula(cell) for cell in row]
+        if self._raw_first and row:
+            guarded[0] = row[0]
+        self._writer.writerow(guarded)
 
 
 def _checked_body(

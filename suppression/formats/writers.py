@@ -137,7 +137,7 @@ def _address_list(
 ) -> WriteReport:
     """Write a one-address-per-row CSV whose other columns stay empty."""
     skipped: Counter[str] = Counter()
-    writer = CsvOutput(out, delimiter=delimiter)
+    writer = CsvOutput(out, delimiter=delimiter, raw_address_column=True)
     writer.write(header)
     written = 0
     for _, address in _addressed(rows, options, skipped):
@@ -166,7 +166,7 @@ def write_ses_put_csv(
     enforces by splitting the rows.
     """
     skipped: Counter[str] = Counter()
-    writer = CsvOutput(out)
+    writer = CsvOutput(out, raw_address_column=True)
     written = 0
     for address, code in _ses_rows(rows, options, skipped):
         writer.write([address, code])
@@ -192,7 +192,7 @@ def write_sendgrid_unsubscribes_csv(
 ) -> WriteReport:
     """Write a SendGrid global unsubscribes CSV: ``email,created`` with Unix seconds."""
     skipped: Counter[str] = Counter()
-    writer = CsvOutput(out)
+    writer = CsvOutput(out, raw_address_column=True)
     writer.write(["email", "created"])
     written = 0
     for row, address in _addressed(rows, options, skipped):
@@ -210,7 +210,7 @@ def write_mailchimp_unsubscribed_csv(
     is the Sendguard reason.
     """
     skipped: Counter[str] = Counter()
-    writer = CsvOutput(out)
+    writer = CsvOutput(out, raw_address_column=True)
     writer.write(["Email Address", "UNSUB_TIME", "UNSUB_REASON"])
     written = 0
     for row, address in _addressed(rows, options, skipped):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from compliance.core.settings import Settings
 from tests.support.cli import run_cli
+from tests.support.dns_server import LoopbackDnsServer
 
 DATA = Path(__file__).resolve().parents[1] / "e2e" / "data"
 
@@ -33,3 +35,22 @@ def test_check_bad_inputs_exit_three(settings: Settings, tmp_path: Path) -> None
     assert "binary.zone" in binary.stderr
     assert device.returncode == 3
     assert "larger than" in device.stderr
+
+
+def test_check_unknown_dns_exits_three(settings: Settings) -> None:
+    with LoopbackDnsServer(DATA / "news.example.com.zone") as dns:
+        dns.time_out("news.example.com")
+        dns.time_out("_dmarc.news.example.com")
+        result = run_cli(
+            settings,
+            "check",
+            str(DATA / "campaign-compliant.eml"),
+            "--from-domain",
+            "news.example.com",
+            "--nameserver",
+            dns.nameserver,
+            "--json",
+        )
+
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert json.loads(result.stdout)["verdict"] == "unknown"

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from suppression import lists
 from suppression.errors import ListLocked
-from suppression.models import SuppressionEntry
+from suppression.models import Campaign, SuppressionEntry
 from tests.api.conftest import Tenant, make_tenant
 
 
@@ -30,6 +30,14 @@ def send_campaign(
         headers=tenant.auth("sender"),
     )
     assert created.status_code == 201, created.text
+    if sent_at is not None:
+        # A send cannot predate its campaign: date the campaign back as well.
+        with Session(client.app.state.engine) as session:  # type: ignore[attr-defined]
+            campaign = session.get(Campaign, created.json()["id"])
+            assert campaign is not None
+            campaign.created_at = sent_at - timedelta(minutes=1)
+            session.add(campaign)
+            session.commit()
     body: dict[str, Any] = {"sent_at": sent_at.isoformat()} if sent_at else {}
     sent = client.post(
         f"/v1/campaigns/{created.json()['id']}/sent", json=body, headers=tenant.auth("sender")

@@ -124,7 +124,13 @@ def test_partial_member_edit_keeps_others(client: TestClient, tenant: Tenant) ->
         headers=tenant.auth("sender"),
     )
 
-    assert change.json() == {"added": 1, "already_members": 1, "removed": 1, "not_members": 0}
+    assert change.json() == {
+        "added": 1,
+        "already_members": 1,
+        "removed": 1,
+        "not_members": 0,
+        "refused_erased": 0,
+    }
     assert (
         client.get(f"/v1/lists/{list_id}", headers=tenant.auth("sender")).json()["member_count"]
         == 5

@@ -104,3 +104,31 @@ def test_screen_errors_have_exit_codes(settings: Settings, tmp_path: Path) -> No
     assert encoding.returncode == 3
     assert "UTF-8" in encoding.stderr
     assert unknown.returncode == 2
+
+
+def test_screen_refuses_input_as_output(settings: Settings, tmp_path: Path) -> None:
+    sender_id = sender_with_optout(settings, "parti@example.org")
+    source = tmp_path / "same.csv"
+    source.write_text("email\ngarde@example.org\n", encoding="utf-8")
+
+    result = run_screen(settings, str(source), "--sender", sender_id, "--out", str(source))
+
+    assert result.returncode == 2
+    assert source.read_text(encoding="utf-8") == "email\ngarde@example.org\n"
+
+
+def test_screen_failure_keeps_existing_output(settings: Settings, tmp_path: Path) -> None:
+    sender_id = sender_with_optout(settings, "parti@example.org")
+    out = tmp_path / "out.csv"
+    out.write_text("previous\n", encoding="utf-8")
+    broken = tmp_path / "broken.csv"
+    broken.write_text("email\nok@example.org\n" + '"' + "x" * 200_000 + '"\n', encoding="utf-8")
+
+    unknown = run_screen(settings, str(broken), "--sender", "no-such-sender", "--out", str(out))
+    malformed = run_screen(settings, str(broken), "--sender", sender_id, "--out", str(out))
+
+    assert unknown.returncode == 2
+    assert malformed.returncode == 3
+    assert "not valid CSV" in malformed.stderr
+    assert out.read_text(encoding="utf-8") == "previous\n"
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".out.csv.")]

@@ -129,15 +129,30 @@ ADDRESS_CSV_WRITERS = sorted(
 )
 
 
-@pytest.mark.parametrize("format_name", ADDRESS_CSV_WRITERS)
-def test_csv_writers_guard_addresses(format_name: str) -> None:
+# Sendguard's own CSV is for people and spreadsheets; the ESP files are for
+# upload, where the address must arrive exactly as it is.
+GUARDED_CSV_WRITERS = ["generic_csv"]
+ESP_CSV_WRITERS = [name for name in ADDRESS_CSV_WRITERS if name not in GUARDED_CSV_WRITERS]
+
+
+@pytest.mark.parametrize("format_name", GUARDED_CSV_WRITERS)
+def test_own_csv_guards_addresses(format_name: str) -> None:
     row = _row(1, SuppressionReason.COMPLAINT, email="-x@example.com")
 
     text = _export(format_name, [row])
 
     assert "'-x@example.com" in text
     assert "\n-x@example.com" not in text
-    assert not text.startswith("-")
+
+
+@pytest.mark.parametrize("format_name", ESP_CSV_WRITERS)
+def test_esp_csv_keeps_exact_address(format_name: str) -> None:
+    row = _row(1, SuppressionReason.COMPLAINT, email="-x@example.com")
+
+    text = _export(format_name, [row])
+
+    assert "'-x@example.com" not in text
+    assert "-x@example.com" in text
 
 
 def test_ses_skips_other_reasons() -> None:
