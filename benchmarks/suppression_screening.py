@@ -1,8 +1,8 @@
 """Benchmark suppression screening against a naive SQL anti-join, on SQLite or PostgreSQL.
 
 Builds a fresh database with ENTRIES active suppression entries for one
-sender, then screens RECIPIENTS addresses (a tenth of them suppressed) with
-Sendguard's Screener, and separately with the naive approach: hash every
+sender, then screens RECIPIENTS addresses, a tenth of them suppressed, with
+Sendguard's Screener. The naive approach runs on the same data: hash every
 address, load the digests into a table and anti-join. Prints the machine,
 the timings, the rates, the peak extra memory of the screening, and the
 ratio between the two.

@@ -90,7 +90,7 @@ class MemberChange(ApiModel):
 class MemberChangeOut(BaseModel):
     added: int
     # Addresses of erased or objecting people, never stored again.
-    refused_erased: int
+    rejected_erased: int
     already_members: int
     removed: int
     not_members: int
@@ -107,14 +107,14 @@ def change_members(
     """Add or remove members by address; members not named stay as they are."""
     lists.get_list(session, principal.sender_id, list_id)
     to_add: list[str] = []
-    refused = 0
+    rejected = 0
     for address in body.add:
         indexes = services.indexer.all_versions(address)
         reasons = {entry.reason for entry in active_entries(session, principal.sender_id, indexes)}
         if reasons & ERASURE_REASONS:
             # An erased or objecting person must not be stored again; only
             # their own new double opt-in can bring the address back.
-            refused += 1
+            rejected += 1
             continue
         to_add.append(ensure_contact(session, services, principal.sender_id, address).id)
     to_remove = [
@@ -130,7 +130,7 @@ def change_members(
     # An address with no contact cannot be a member: count it as "not a member".
     not_members = change.not_members + len(body.remove) - len(set(to_remove))
     return MemberChangeOut(
-        refused_erased=refused,
+        rejected_erased=rejected,
         added=change.added,
         already_members=change.already_members,
         removed=change.removed,

@@ -24,10 +24,10 @@ from compliance.checks.dns_lookup import (
 )
 from compliance.checks.findings import MB_03, Finding, Severity, make_finding
 from compliance.checks.i18n import N_
+from compliance.checks.spf_findings import all_mechanism_findings
 from compliance.checks.spf_record import (
     MAX_DNS_LOOKUPS,
     SPF_ERROR_MESSAGES,
-    Qualifier,
     SpfSyntaxError,
     is_spf_record,
     parse_spf_record,
@@ -130,45 +130,7 @@ def check_spf(domain: str, lookup: TxtLookup) -> tuple[Finding, ...]:
         )
     ]
 
-    all_mechanism = record.all_mechanism
-    if all_mechanism is not None and all_mechanism.qualifier is Qualifier.PASS:
-        findings.append(
-            make_finding(
-                MB_03,
-                "spf.pass_all",
-                N_(
-                    "The SPF record of %(domain)s ends with +all, which authorises every "
-                    "server on the Internet to send as this domain. Use -all or ~all."
-                ),
-                facts=facts,
-            )
-        )
-    elif all_mechanism is not None and all_mechanism.qualifier is Qualifier.NEUTRAL:
-        findings.append(
-            make_finding(
-                MB_03,
-                "spf.neutral_all",
-                N_(
-                    "The SPF record of %(domain)s ends with ?all, which asserts nothing about "
-                    "other servers. Use -all or ~all."
-                ),
-                severity=Severity.WARN,
-                facts=facts,
-            )
-        )
-    elif all_mechanism is None and record.modifier("redirect") is None:
-        findings.append(
-            make_finding(
-                MB_03,
-                "spf.no_all",
-                N_(
-                    "The SPF record of %(domain)s has neither an all mechanism nor a redirect, "
-                    "so other servers get a neutral result. End it with -all or ~all."
-                ),
-                severity=Severity.WARN,
-                facts=facts,
-            )
-        )
+    findings.extend(all_mechanism_findings(record, facts, MB_03))
 
     # RFC 7208 section 4.6.4: more than 10 DNS-querying terms is a permerror.
     # This counts only the terms of this record, not those of its includes.

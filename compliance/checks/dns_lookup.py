@@ -276,7 +276,7 @@ class ZoneTxtLookup:
     """TXT lookups served from one zone file, without any network traffic.
 
     Names outside the zone's origin are reported as unknown, because the file
-    says nothing about them.
+    has no data about them.
     """
 
     def __init__(self, zone: dns.zone.Zone) -> None:

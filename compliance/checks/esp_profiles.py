@@ -2,8 +2,8 @@
 
 A profile lists the SPF include the ESP needs at the From domain, the
 includes it no longer needs, its DKIM selectors and the records it
-requires, each with a name relative to the sending domain and a pattern for its
-value. Names may contain ``{value}`` placeholders for account-specific
+requires. Each record has a name relative to the sending domain and a
+pattern for its value. Names may contain ``{value}`` placeholders for account-specific
 values (a DKIM token, a return-path host) that the sender gives with the
 check. Each profile cites the page it rests on. ``NOTE`` marks a pattern
 that could not be confirmed on the ESP's own page.

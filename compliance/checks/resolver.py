@@ -49,7 +49,7 @@ DEFAULT_NEGATIVE_TTL = 60
 # fragmentation on IPv6 paths and is the size of the 2020 DNS flag day.
 EDNS_PAYLOAD_SIZE = 1232
 # Upper bound on any cached lifetime, so that a long-running service still
-# sees changes within the hour whatever TTL a zone publishes.
+# picks up changes within the hour whatever TTL a zone publishes.
 MAX_CACHE_TTL = 3600
 
 
@@ -186,7 +186,7 @@ class DnsResolver:
             raise ValueError(
                 f"max_concurrent_queries {max_concurrent_queries!r} is invalid: give 1 or more"
             )
-        # dnspython's own cache knows no negative answers; this class keeps its own.
+        # dnspython's own cache does not keep negative answers, so this class keeps its own.
         resolver.cache = None
         self._resolver = resolver
         self._timeout = timeout

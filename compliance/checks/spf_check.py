@@ -20,11 +20,15 @@ from compliance.checks.findings import MB_03_SPF, Finding, Severity, make_findin
 from compliance.checks.i18n import N_
 from compliance.checks.resolver import DnsAnswer, DnsSource
 from compliance.checks.spf_eval import IPAddress, SpfResult, SpfVerdict, check_host
-from compliance.checks.spf_findings import esp_findings, evaluation_findings, lookup_findings
+from compliance.checks.spf_findings import (
+    all_mechanism_findings,
+    esp_findings,
+    evaluation_findings,
+    lookup_findings,
+)
 from compliance.checks.spf_lint import lookup_tree
 from compliance.checks.spf_record import (
     SPF_ERROR_MESSAGES,
-    Qualifier,
     SpfRecord,
     SpfSyntaxError,
     is_spf_record,
@@ -109,7 +113,7 @@ async def check_spf(
             facts=facts,
         ),
         *_split_findings(domain, text, strings),
-        *_policy_findings(record, facts),
+        *all_mechanism_findings(record, facts, MB_03_SPF),
     ]
 
     tree, evaluations = await asyncio.gather(
@@ -214,78 +218,3 @@ def _split_findings(domain: str, text: str, strings: Sequence[bytes]) -> tuple[F
             facts={**facts, "position": inside_term[0]},
         ),
     )
-
-
-def _policy_findings(record: SpfRecord, facts: dict[str, str | int]) -> list[Finding]:
-    findings: list[Finding] = []
-    all_mechanism = record.all_mechanism
-    if all_mechanism is not None and all_mechanism.qualifier is Qualifier.PASS:
-        findings.append(
-            make_finding(
-                MB_03_SPF,
-                "spf.pass_all",
-                N_(
-                    "The SPF record of %(domain)s ends with +all, which authorises every "
-                    "server on the Internet to send as this domain. Use -all or ~all."
-                ),
-                facts=facts,
-            )
-        )
-    elif all_mechanism is not None and all_mechanism.qualifier is Qualifier.NEUTRAL:
-        findings.append(
-            make_finding(
-                MB_03_SPF,
-                "spf.neutral_all",
-                N_(
-                    "The SPF record of %(domain)s ends with ?all, which asserts nothing about "
-                    "other servers. Use -all or ~all."
-                ),
-                severity=Severity.WARN,
-                facts=facts,
-            )
-        )
-    elif all_mechanism is None and record.modifier("redirect") is None:
-        findings.append(
-            make_finding(
-                MB_03_SPF,
-                "spf.no_all",
-                N_(
-                    "The SPF record of %(domain)s has neither an all mechanism nor a redirect, "
-                    "so other servers get a neutral result. End it with -all or ~all."
-                ),
-                severity=Severity.WARN,
-                facts=facts,
-            )
-        )
-
-    # RFC 7208 section 6.1: redirect is ignored when the record has "all".
-    if all_mechanism is not None and record.modifier("redirect") is not None:
-        findings.append(
-            make_finding(
-                MB_03_SPF,
-                "spf.redirect_ignored",
-                N_(
-                    "The SPF record of %(domain)s has both an all mechanism and a redirect; "
-                    "receivers never follow the redirect. Remove one of them."
-                ),
-                severity=Severity.WARN,
-                facts=facts,
-            )
-        )
-
-    # RFC 7208 section 5.5: the ptr mechanism SHOULD NOT be used.
-    if any(mechanism.name == "ptr" for mechanism in record.mechanisms):
-        findings.append(
-            make_finding(
-                MB_03_SPF,
-                "spf.ptr_used",
-                N_(
-                    "The SPF record of %(domain)s uses the ptr mechanism, which RFC 7208 "
-                    "advises against: it is slow and some receivers skip it. List the "
-                    "addresses with ip4, ip6 or a instead."
-                ),
-                severity=Severity.WARN,
-                facts=facts,
-            )
-        )
-    return findings

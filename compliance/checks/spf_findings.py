@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from compliance.checks.dns_messages import SPF_PROBLEM_MESSAGES
 from compliance.checks.esp_profiles import EspProfile
-from compliance.checks.findings import MB_03_SPF, Finding, Severity, make_finding
+from compliance.checks.findings import MB_03_SPF, Finding, Rule, Severity, make_finding
 from compliance.checks.i18n import N_
 from compliance.checks.spf_eval import (
     MAX_VOID_LOOKUPS,
@@ -17,7 +17,7 @@ from compliance.checks.spf_eval import (
     SpfVerdict,
 )
 from compliance.checks.spf_lint import LookupNode, included_domains, total_lookups
-from compliance.checks.spf_record import MAX_DNS_LOOKUPS
+from compliance.checks.spf_record import MAX_DNS_LOOKUPS, Qualifier, SpfRecord
 
 
 def lookup_findings(
@@ -227,4 +227,82 @@ def evaluation_findings(
                     facts=result_facts,
                 )
             )
+    return findings
+
+
+def all_mechanism_findings(
+    record: SpfRecord, facts: dict[str, str | int], rule: Rule
+) -> list[Finding]:
+    """Return the findings on how the record ends: +all, ?all, or neither all nor redirect."""
+    findings: list[Finding] = []
+    all_mechanism = record.all_mechanism
+    if all_mechanism is not None and all_mechanism.qualifier is Qualifier.PASS:
+        findings.append(
+            make_finding(
+                rule,
+                "spf.pass_all",
+                N_(
+                    "The SPF record of %(domain)s ends with +all, which authorises every "
+                    "server on the Internet to send as this domain. Use -all or ~all."
+                ),
+                facts=facts,
+            )
+        )
+    elif all_mechanism is not None and all_mechanism.qualifier is Qualifier.NEUTRAL:
+        findings.append(
+            make_finding(
+                rule,
+                "spf.neutral_all",
+                N_(
+                    "The SPF record of %(domain)s ends with ?all, which asserts nothing about "
+                    "other servers. Use -all or ~all."
+                ),
+                severity=Severity.WARN,
+                facts=facts,
+            )
+        )
+    elif all_mechanism is None and record.modifier("redirect") is None:
+        findings.append(
+            make_finding(
+                rule,
+                "spf.no_all",
+                N_(
+                    "The SPF record of %(domain)s has neither an all mechanism nor a redirect, "
+                    "so other servers get a neutral result. End it with -all or ~all."
+                ),
+                severity=Severity.WARN,
+                facts=facts,
+            )
+        )
+
+    # RFC 7208 section 6.1: redirect is ignored when the record has "all".
+    if all_mechanism is not None and record.modifier("redirect") is not None:
+        findings.append(
+            make_finding(
+                rule,
+                "spf.redirect_ignored",
+                N_(
+                    "The SPF record of %(domain)s has both an all mechanism and a redirect; "
+                    "receivers never follow the redirect. Remove one of them."
+                ),
+                severity=Severity.WARN,
+                facts=facts,
+            )
+        )
+
+    # RFC 7208 section 5.5: the ptr mechanism SHOULD NOT be used.
+    if any(mechanism.name == "ptr" for mechanism in record.mechanisms):
+        findings.append(
+            make_finding(
+                rule,
+                "spf.ptr_used",
+                N_(
+                    "The SPF record of %(domain)s uses the ptr mechanism, which RFC 7208 "
+                    "advises against: it is slow and some receivers skip it. List the "
+                    "addresses with ip4, ip6 or a instead."
+                ),
+                severity=Severity.WARN,
+                facts=facts,
+            )
+        )
     return findings

@@ -125,7 +125,7 @@ def _expand_one(match: re.Match[str], context: MacroContext) -> str:
         parts = parts[-count:]
     result = ".".join(parts)
 
-    # An uppercase letter asks for URL escaping (RFC 7208 section 7.3).
+    # An uppercase letter requests URL escaping (RFC 7208 section 7.3).
     if letter.isupper():
         result = urllib.parse.quote(result, safe=_UNRESERVED)
     return result

@@ -283,7 +283,10 @@ def _parse_argument(name: str, argument: str) -> tuple[str | None, int | None, i
     valid = _is_ip4(network) if name == "ip4" else _is_ip6(network)
     if not valid:
         raise _TermError(invalid_address)
-    prefix_length = _cidr_length(prefix, 32 if name == "ip4" else 128) if slash else None
+    prefix_length = None
+    if slash:
+        maximum = 32 if name == "ip4" else 128
+        prefix_length = _cidr_length(prefix, maximum)
     if name == "ip4":
         return network, prefix_length, None
     return network, None, prefix_length

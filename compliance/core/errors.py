@@ -2,8 +2,8 @@
 
 API routes (paths under ``/v1``) return ``{"error": code, "detail": message,
 ...context}``; pages return a localized HTML page. Messages name the field
-and the fault and may show non-personal values (an id, a date, a domain);
-they never contain an address, a name, a token or database text.
+and the fault, and may show non-personal values such as an id, a date or
+a domain. They never contain an address, a name, a token or database text.
 
 Exceptions::
 

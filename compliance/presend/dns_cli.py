@@ -40,12 +40,16 @@ def add_dns_parser(subparsers: Any) -> None:
     """Register ``dns check`` on the ``sendguard`` sub-command parsers."""
     dns_parser = subparsers.add_parser("dns", help="DNS authentication checks of a sending domain")
     commands = dns_parser.add_subparsers(dest="dns_command", required=True)
+
     check = commands.add_parser(
         "check",
         help="check SPF, DKIM, DMARC, MX, reverse DNS and the ESP's records of a domain",
     )
     check.add_argument("domain", help="the From domain, e.g. news.example.org")
+
     check.add_argument("--esp", choices=sorted(PROFILES), help="ESP profile whose records to check")
+
+    # Where DNS answers come from.
     check.add_argument(
         "--zone",
         help="zone file (BIND master format) that resolves names inside the zone, to check "
@@ -57,6 +61,8 @@ def add_dns_parser(subparsers: Any) -> None:
         default=[],
         help="DNS server as host:port (repeatable); default: SENDGUARD_DNS_NAMESERVERS or system",
     )
+
+    # What to check, beyond the records found under the domain.
     check.add_argument(
         "--selector", action="append", default=[], help="DKIM selector to check (repeatable)"
     )
@@ -81,6 +87,8 @@ def add_dns_parser(subparsers: Any) -> None:
         default=DEFAULT_BUDGET_SECONDS,
         help=f"maximum time in seconds for all DNS queries (default {DEFAULT_BUDGET_SECONDS:g})",
     )
+
+    # Output.
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.add_argument(
         "--lang",

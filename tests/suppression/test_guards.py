@@ -73,7 +73,7 @@ def test_erased_address_not_added_back(client: TestClient, tenant: Tenant) -> No
         "/v1/suppressions/export", params={"format": "generic_csv"}, headers=tenant.auth("sender")
     )
 
-    assert change.json()["refused_erased"] == 1
+    assert change.json()["rejected_erased"] == 1
     assert change.json()["added"] == 0
     rows = list(csv.reader(io.StringIO(exported.text)))
     assert "erin" not in exported.text

@@ -129,7 +129,7 @@ def test_partial_member_edit_keeps_others(client: TestClient, tenant: Tenant) ->
         "already_members": 1,
         "removed": 1,
         "not_members": 0,
-        "refused_erased": 0,
+        "rejected_erased": 0,
     }
     assert (
         client.get(f"/v1/lists/{list_id}", headers=tenant.auth("sender")).json()["member_count"]

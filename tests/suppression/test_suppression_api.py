@@ -85,10 +85,10 @@ def test_override_needs_admin(client: TestClient, tenant: Tenant) -> None:
         "justification": "Complaint filed by mistake, confirmed by phone.",
     }
 
-    refused = client.post("/v1/suppressions/override", json=body, headers=tenant.auth("sender"))
+    forbidden = client.post("/v1/suppressions/override", json=body, headers=tenant.auth("sender"))
     granted = client.post("/v1/suppressions/override", json=body, headers=tenant.auth("admin"))
 
-    assert refused.status_code == 403
+    assert forbidden.status_code == 403
     assert granted.status_code == 200
     assert granted.json() == {"lifted": 1}
     assert screen(client, tenant, ["plainte@example.org"])["kept_count"] == 1

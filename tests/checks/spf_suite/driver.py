@@ -150,7 +150,7 @@ def _txt_strings(value: str | list[str]) -> Iterator[bytes]:
         return
     for string in strings:
         raw = string.encode("latin-1")
-        # RFC 1035 section 3.3: one character-string holds at most 255 octets.
+        # RFC 1035 section 3.3: one character-string contains at most 255 octets.
         for start in range(0, max(len(raw), 1), 255):
             yield raw[start : start + 255]
 
