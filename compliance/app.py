@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
+from jinja2 import Environment
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -17,6 +19,7 @@ from compliance.core import api_keys
 from compliance.core.blind_index import BlindIndexer
 from compliance.core.context import Services
 from compliance.core.db import make_engine
+from compliance.core.dkim_signing import load_dkim_signer
 from compliance.core.errors import install_error_handlers
 from compliance.core.i18n import make_jinja_environment
 from compliance.core.keys import load_keyring
@@ -27,15 +30,18 @@ from compliance.core.middleware import RequestContextMiddleware
 from compliance.core.outbox import OutboxWorker, PermanentFailure
 from compliance.core.ratelimit import RateLimiter
 from compliance.core.settings import Settings, get_settings
+from compliance.core.signing import StatementSigner
 from compliance.core.tokens import TokenSigner
 from compliance.presend import domains as domains_router
 from compliance.presend import router as presend_router
 from compliance.presend import screening as screening_router
+from consent import ledger_router, signup_form, topics_router
 from consent import pages as consent_pages
 from consent import router as consent_router
+from consent.maintenance import run_maintenance
 from consent.service import addresses_for_digests, record_hard_bounce
 from dsr import router as dsr_router
-from suppression import files_router, lists_router
+from suppression import events_router, files_router, lists_router
 from suppression import router as suppression_router
 
 log = structlog.get_logger(__name__)
@@ -58,6 +64,47 @@ def suppress_refused_recipient(engine: Engine, failure: PermanentFailure) -> Non
             )
 
 
+@dataclass(frozen=True)
+class Runtime:
+    engine: Engine
+    keystore_engine: Engine
+    services: Services
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        self.keystore_engine.dispose()
+
+
+def open_runtime(settings: Settings, jinja: Environment | None = None) -> Runtime:
+    """Build the engines and the services, for the app and for commands that need them."""
+    engine = make_engine(settings.resolved_database_url)
+    keystore_engine = make_engine(settings.resolved_keystore_url)
+    keyring = load_keyring(settings)
+    keystore = KeyStore(keystore_engine, keyring.master_key)
+    keystore.create_schema()
+    services = Services(
+        settings=settings,
+        keystore=keystore,
+        indexer=BlindIndexer(keyring),
+        tokens=TokenSigner(keyring.token_secret),
+        jinja=jinja or make_jinja_environment(TEMPLATE_DIRS),
+        subscribe_limiter=RateLimiter(settings.subscribe_rate_per_minute, 60.0),
+        transport=make_transport(settings.smtp_url, settings.resolved_outbox_dir),
+        signer=StatementSigner(keyring.master_key),
+    )
+    return Runtime(engine, keystore_engine, services)
+
+
+async def run_maintenance_forever(engine: Engine, services: Services) -> None:
+    """Run the consent maintenance (reminders, purge) every configured interval."""
+    while True:
+        try:
+            await asyncio.to_thread(run_maintenance, engine, services)
+        except Exception as error:
+            log.error("maintenance.failed", error_type=type(error).__name__)
+        await asyncio.sleep(services.settings.maintenance_interval_seconds)
+
+
 def create_app(
     settings: Settings | None = None, *, run_worker: bool = True, configure_logs: bool = True
 ) -> FastAPI:
@@ -68,25 +115,15 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.resolved_database_url)
-        keystore_engine = make_engine(settings.resolved_keystore_url)
-        keyring = load_keyring(settings)
-        keystore = KeyStore(keystore_engine, keyring.master_key)
-        keystore.create_schema()
-        transport = make_transport(settings.smtp_url, settings.resolved_outbox_dir)
-
+        runtime = open_runtime(settings, app.state.jinja)
+        engine, keystore_engine = runtime.engine, runtime.keystore_engine
+        services = runtime.services
+        keystore, transport = services.keystore, services.transport
         app.state.engine = engine
-        app.state.services = Services(
-            settings=settings,
-            keystore=keystore,
-            indexer=BlindIndexer(keyring),
-            tokens=TokenSigner(keyring.token_secret),
-            jinja=app.state.jinja,
-            subscribe_limiter=RateLimiter(settings.subscribe_rate_per_minute, 60.0),
-            transport=transport,
-        )
+        app.state.services = services
 
         worker_task: asyncio.Task[None] | None = None
+        maintenance_task: asyncio.Task[None] | None = None
         if run_worker:
             worker = OutboxWorker(
                 engine,
@@ -95,17 +132,20 @@ def create_app(
                 settings.outbox_poll_seconds,
                 settings.outbox_max_attempts,
                 on_permanent_failure=partial(suppress_refused_recipient, engine),
+                dkim=load_dkim_signer(settings),
             )
             app.state.outbox_worker = worker
             worker_task = asyncio.create_task(worker.run())
+            maintenance_task = asyncio.create_task(run_maintenance_forever(engine, services))
         log.info("app.started", env=settings.env.value, worker=run_worker)
         try:
             yield
         finally:
-            if worker_task is not None:
-                worker_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker_task
+            for task in (worker_task, maintenance_task):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             engine.dispose()
             keystore_engine.dispose()
             log.info("app.stopped")
@@ -133,10 +173,15 @@ def create_app(
 
     app.include_router(api_keys.router)
     app.include_router(consent_router.router)
+    app.include_router(topics_router.router)
+    app.include_router(ledger_router.router)
+    app.include_router(signup_form.api_router)
+    app.include_router(signup_form.page_router)
     app.include_router(consent_pages.router)
     app.include_router(screening_router.router)
     app.include_router(lists_router.router)
     app.include_router(suppression_router.router)
+    app.include_router(events_router.router)
     app.include_router(files_router.router)
     app.include_router(dsr_router.router)
     app.include_router(presend_router.router)

@@ -18,6 +18,14 @@ class ContactStatus(enum.StrEnum):
     CONFIRMED = "confirmed"
     UNSUBSCRIBED = "unsubscribed"
     ERASED = "erased"
+    # Never confirmed before the link expired: the address and key are gone
+    # (data minimisation), only the non-personal ledger remains.
+    EXPIRED = "expired"
+
+
+class Audience(enum.StrEnum):
+    B2C = "b2c"
+    B2B = "b2b"
 
 
 class Contact(SQLModel, table=True):
@@ -37,8 +45,14 @@ class Contact(SQLModel, table=True):
     email_index_version: int = 1
     locale: str = Field(default="fr", max_length=5)
     status: str = Field(default=ContactStatus.PENDING, max_length=16)
+    # ISO 3166-1 alpha-2 country and B2B/B2C status: they choose the legal
+    # regime (consent.basis). NULL when the sign-up did not say.
+    country: str | None = Field(default=None, max_length=2)
+    audience: str | None = Field(default=None, max_length=3)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     confirmation_sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # When the one reminder before the link expires was queued.
+    reminder_sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     # The jti of the only confirmation link that may still confirm: a link is
     # single-use, and a newer confirmation email replaces older links.
     confirmation_token_id: str | None = Field(default=None, max_length=64)
@@ -104,6 +118,60 @@ class ConsentRecord(SQLModel, table=True):
         default=None, sa_column=Column(LargeBinary, nullable=True)
     )
     confirms_record_id: int | None = None
+    # Facts the lawful-basis rules need (consent.basis). None when unknown.
+    country: str | None = Field(default=None, max_length=2)
+    audience: str | None = Field(default=None, max_length=3)
+    # Date of the purchase, inquiry or donation an implied consent rests on.
+    relationship_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    opt_out_offered: bool | None = None
+    related_to_profession: bool | None = None
+    # Declared under the age of digital consent (GDPR Art. 8); the age itself
+    # is not kept (data minimisation).
+    declared_minor: bool | None = None
+    parental_consent: bool = False
+    # False for consent imported without its original proof: flagged, not trusted.
+    has_proof: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    # Which field set the hash covers: 1 before the lawful-basis facts existed.
+    hash_version: int = 2
     prev_hash: str = Field(max_length=64)
     record_hash: str = Field(max_length=64)
+
+
+class Topic(SQLModel, table=True):
+    """A subject a sender mails about, with the consent wording shown for it.
+
+    Only public topics can be chosen on the public sign-up form; a private
+    topic (for example a customers-only list) is rejected there.
+    """
+
+    __tablename__ = "topics"
+    __table_args__ = (UniqueConstraint("sender_id", "key"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    sender_id: str = Field(foreign_key="senders.id", index=True, max_length=36)
+    key: str = Field(max_length=64)
+    name_en: str = Field(max_length=200)
+    name_fr: str = Field(max_length=200)
+    # The checkbox wording in each language; its SHA-256 goes into the ledger.
+    wording_en: str = Field(max_length=2000)
+    wording_fr: str = Field(max_length=2000)
+    wording_version: str = Field(default="1", max_length=64)
+    public: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    archived_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class ConsentCheckpoint(SQLModel, table=True):
+    """A signed statement of a sender's chain head, also exported to be kept elsewhere."""
+
+    __tablename__ = "consent_checkpoints"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    sender_id: str = Field(foreign_key="senders.id", index=True, max_length=36)
+    head_record_id: int | None = None
+    head_hash: str = Field(max_length=64)
+    record_count: int
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    key_id: str = Field(max_length=32)
+    signature: str = Field(max_length=200)

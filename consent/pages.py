@@ -8,7 +8,7 @@ no CSRF token; the signed token in the path is what authorises it.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from compliance.core.context import AppServices, Services
 from compliance.core.db import DbSession
@@ -16,6 +16,7 @@ from compliance.core.i18n import gettext_context, negotiate_locale
 from compliance.core.tokens import TokenPurpose
 from consent import service
 from consent.models import Contact, ContactStatus
+from consent.receipt import receipt_for
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -188,3 +189,19 @@ async def unsubscribe(
         return Response(status_code=200, headers=_PAGE_HEADERS)
     lang = page_locale(request, services, contact)
     return render(request, services, "pages/unsubscribed.html", lang, already=not changed)
+
+
+@router.get("/r/{token}")
+def consent_receipt(
+    token: str, request: Request, session: DbSession, services: AppServices
+) -> Response:
+    """The subscriber's consent receipt as a JSON file (Kantara Consent Receipt v1.1)."""
+    try:
+        contact = service.contact_from_token(session, services, token, TokenPurpose.RECEIPT)
+    except service.LinkError as error:
+        return link_error(request, services, error.reason)
+    headers = {
+        **_PAGE_HEADERS,
+        "Content-Disposition": 'inline; filename="consent-receipt.json"',
+    }
+    return JSONResponse(receipt_for(session, contact), headers=headers)

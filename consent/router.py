@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -15,10 +14,10 @@ from compliance.core.errors import RateLimited
 from compliance.core.i18n import N_
 from compliance.core.validation import ApiModel, email_address
 from consent import service
+from consent.basis import age_of_digital_consent
+from consent.topics import TOPIC_KEY, check_public_topics
 
 router = APIRouter(prefix="/v1", tags=["consent"])
-
-_TOPIC = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 Source = Literal[
     "form", "api", "import", "event", "purchase", "inquiry", "survey", "contest", "social"
@@ -37,6 +36,14 @@ class SubscribeRequest(ApiModel):
     source: Source = "form"
     regime: Literal["gdpr", "casl", "can_spam"] = "gdpr"
     form_url: AnyHttpUrl | None = None
+    # ISO 3166-1 alpha-2 country and B2B/B2C status: they choose the legal
+    # regime the consent is judged under (docs/lawful-basis.md).
+    country: str | None = Field(default=None, min_length=2, max_length=2)
+    audience: Literal["b2c", "b2b"] | None = None
+    # Only compared with the age of digital consent of the country (GDPR
+    # Art. 8); the age itself is not stored.
+    declared_age: int | None = Field(default=None, ge=0, le=130)
+    parental_consent: bool = False
     # Honeypot: people never see this field, so only bots fill it in.
     website: str = Field(default="", max_length=200)
 
@@ -48,15 +55,39 @@ class SubscribeRequest(ApiModel):
     @field_validator("topics")
     @classmethod
     def _valid_topics(cls, value: list[str]) -> list[str]:
-        for topic in value:
-            if not _TOPIC.match(topic):
-                raise ValueError(
-                    N_(
-                        "each topic id must be 1 to 64 lowercase letters, digits, '-' or '_', "
-                        "starting with a letter or digit."
-                    )
+        return valid_topic_keys(value)
+
+    @field_validator("country")
+    @classmethod
+    def _valid_country(cls, value: str | None) -> str | None:
+        return None if value is None else country_code(value)
+
+
+def valid_topic_keys(value: list[str]) -> list[str]:
+    for topic in value:
+        if not TOPIC_KEY.match(topic):
+            raise ValueError(
+                N_(
+                    "each topic id must be 1 to 64 lowercase letters, digits, '-' or '_', "
+                    "starting with a letter or digit."
                 )
-        return sorted(set(value))
+            )
+    return sorted(set(value))
+
+
+def country_code(value: str) -> str:
+    if not (len(value) == 2 and value.isascii() and value.isalpha()):
+        raise ValueError(N_("give the country as a two-letter ISO 3166-1 code, such as FR or CA."))
+    return value.upper()
+
+
+def declared_minor(age: int | None, country: str | None) -> bool | None:
+    """Whether a declared age is under the age of digital consent (GDPR Art. 8)."""
+    if age is None:
+        return None
+    # Unknown country: the highest age GDPR Art. 8(1) allows, the safe side.
+    threshold = age_of_digital_consent(country) if country else 16
+    return age < threshold
 
 
 ACCEPTED_BODY = {"status": "pending_confirmation"}
@@ -83,6 +114,7 @@ def subscribe(
         return JSONResponse(ACCEPTED_BODY, status_code=202)
 
     sender = service.sender_by_form_id(session, body.form_id)
+    check_public_topics(session, sender.id, body.topics)
     lang = body.locale or sender.default_locale
     proof = service.SignupProof(
         topics=body.topics,
@@ -95,6 +127,11 @@ def subscribe(
         privacy_policy_url=str(body.privacy_policy_url),
         privacy_policy_version=body.privacy_policy_version,
         language=lang,
+        country=body.country,
+        audience=body.audience,
+        declared_minor=declared_minor(body.declared_age, body.country),
+        parental_consent=body.parental_consent,
+        form_id=sender.form_id,
     )
     client = service.ClientInfo(ip=client_ip, user_agent=request.headers.get("user-agent"))
     service.subscribe(session, services, sender, body.email, proof, client)

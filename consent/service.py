@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from sqlmodel import Session, col, select
@@ -36,10 +36,6 @@ from suppression.service import active_entries, lift_after_double_opt_in, suppre
 
 log = structlog.get_logger(__name__)
 
-# A pending contact gets at most one new confirmation email per this delay,
-# however often the form is submitted.
-RESEND_COOLDOWN = timedelta(minutes=5)
-
 
 @dataclass(frozen=True)
 class ClientInfo:
@@ -49,6 +45,8 @@ class ClientInfo:
 
 @dataclass(frozen=True)
 class SignupProof:
+    """What the ledger keeps about one consent: GDPR Art. 7(1) proof and the basis facts."""
+
     topics: list[str]
     lawful_basis: str
     regime: str
@@ -59,6 +57,16 @@ class SignupProof:
     privacy_policy_url: str
     privacy_policy_version: str
     language: str
+    country: str | None = None
+    audience: str | None = None
+    relationship_at: datetime | None = None
+    opt_out_offered: bool | None = None
+    related_to_profession: bool | None = None
+    declared_minor: bool | None = None
+    parental_consent: bool = False
+    has_proof: bool = True
+    # The form id of the sender's public form, or None for API and imports.
+    form_id: str | None = None
 
 
 class LinkError(Exception):
@@ -112,7 +120,8 @@ def subscribe(
         log.info("consent.subscribe_already_confirmed", sender_id=sender.id, contact_id=contact.id)
         return
     sent_at = contact.confirmation_sent_at if contact is not None else None
-    if contact is not None and sent_at is not None and utcnow() - sent_at < RESEND_COOLDOWN:
+    cooldown = timedelta(minutes=services.settings.confirmation_resend_cooldown_minutes)
+    if contact is not None and sent_at is not None and utcnow() - sent_at < cooldown:
         log.info("consent.subscribe_cooldown", sender_id=sender.id, contact_id=contact.id)
         return
 
@@ -127,36 +136,122 @@ def subscribe(
         log.info("consent.subscribe_blocked_by_suppression", sender_id=sender.id, reasons=sticky)
         return
 
+    contact, key = _contact_and_key(session, services, sender.id, contact, address, proof)
+    contact.status = ContactStatus.PENDING
+    contact.reminder_sent_at = None
+    _ensure_subscriptions(session, contact, proof.topics)
+    given = _append_given(session, contact, key, proof, client)
+    _send_confirmation(session, services, sender, contact, key, address, given)
+    record_event(
+        session,
+        sender.id,
+        actor="subscriber",
+        action="consent.given",
+        object_type="contact",
+        object_id=contact.id,
+    )
+    log.info("consent.given", sender_id=sender.id, contact_id=contact.id, record_id=given.id)
+
+
+def record_consent(
+    session: Session,
+    services: Services,
+    sender: Sender,
+    address: str,
+    proof: SignupProof,
+    client: ClientInfo,
+    *,
+    double_opt_in: bool,
+    actor: str,
+) -> tuple[Contact, ConsentRecord]:
+    """Record a consent or relationship collected outside the public form (API, import, sale).
+
+    With ``double_opt_in`` the contact gets the confirmation email, as from
+    the form; without it the record stands as given, and the lawful-basis
+    rules decide what it is worth (an unconfirmed survey consent is worth
+    nothing until confirmed, a sale with an opt-out offered is a soft opt-in).
+    A suppression entry is never lifted here: only the person's own
+    confirmed double opt-in lifts one.
+    """
+    existing = find_contacts(session, sender.id, services.indexer.all_versions(address))
+    contact, key = _contact_and_key(
+        session, services, sender.id, existing[0] if existing else None, address, proof
+    )
+    # The address of a confirmed contact is already proven; a new topic for
+    # it, or a record that asks no confirmation, is effective at once.
+    needs_confirmation = double_opt_in and contact.status != ContactStatus.CONFIRMED
+    _ensure_subscriptions(
+        session,
+        contact,
+        proof.topics,
+        SubscriptionStatus.PENDING if needs_confirmation else SubscriptionStatus.CONFIRMED,
+    )
+    given = _append_given(session, contact, key, proof, client)
+    if needs_confirmation:
+        contact.status = ContactStatus.PENDING
+        contact.reminder_sent_at = None
+        _send_confirmation(session, services, sender, contact, key, address, given)
+    record_event(
+        session,
+        sender.id,
+        actor=actor,
+        action="consent.recorded",
+        object_type="contact",
+        object_id=contact.id,
+    )
+    log.info("consent.recorded", sender_id=sender.id, contact_id=contact.id, record_id=given.id)
+    return contact, given
+
+
+def _contact_and_key(
+    session: Session,
+    services: Services,
+    sender_id: str,
+    contact: Contact | None,
+    address: str,
+    proof: SignupProof,
+) -> tuple[Contact, bytes]:
+    """Return the contact (created when new) and its data key, with the sign-up's facts."""
     if contact is None:
-        contact = Contact(sender_id=sender.id, locale=proof.language)
+        contact = Contact(sender_id=sender_id, locale=proof.language, status=ContactStatus.IMPORTED)
         key = services.keystore.create_key(contact.id)
         contact.email_ciphertext = encrypt_field(key, contact.id, "email", address.strip())
         current = services.indexer.current(address)
         contact.email_index = current.digest
         contact.email_index_version = current.version
-        session.add(contact)
-        session.flush()
     else:
         found_key = services.keystore.get_key(contact.id)
         if found_key is None:
             raise RuntimeError(f"contact {contact.id} has an index but no data key")
         key = found_key
-        contact.status = ContactStatus.PENDING
         contact.locale = proof.language
+    # The latest sign-up's country and audience choose the regime.
+    if proof.country is not None:
+        contact.country = proof.country
+    if proof.audience is not None:
+        contact.audience = proof.audience
+    session.add(contact)
+    session.flush()
+    return contact, key
 
-    _ensure_subscriptions(session, contact, proof.topics)
+
+def _append_given(
+    session: Session, contact: Contact, key: bytes, proof: SignupProof, client: ClientInfo
+) -> ConsentRecord:
+    # The IP address and user agent at sign-up are kept apart from those at
+    # confirmation (each in its own record), encrypted under the contact's key.
     personal = json.dumps({"ip": client.ip, "user_agent": client.user_agent})
-    given = ledger.append(
+    return ledger.append(
         session,
         ConsentRecord(
-            sender_id=sender.id,
+            sender_id=contact.sender_id,
             contact_id=contact.id,
             action=ConsentAction.GIVEN,
             topics=json.dumps(sorted(proof.topics)),
             lawful_basis=proof.lawful_basis,
             regime=proof.regime,
             source=proof.source,
-            form_id=sender.form_id,
+            form_id=proof.form_id,
             form_url=proof.form_url,
             wording_version=proof.wording_version,
             wording_sha256=hashlib.sha256(proof.wording_text.encode("utf-8")).hexdigest(),
@@ -164,18 +259,36 @@ def subscribe(
             privacy_policy_version=proof.privacy_policy_version,
             language=proof.language,
             personal_ciphertext=encrypt_field(key, contact.id, "consent", personal),
+            country=proof.country,
+            audience=proof.audience,
+            relationship_at=proof.relationship_at,
+            opt_out_offered=proof.opt_out_offered,
+            related_to_profession=proof.related_to_profession,
+            declared_minor=proof.declared_minor,
+            parental_consent=proof.parental_consent,
+            has_proof=proof.has_proof,
             prev_hash="",
             record_hash="",
         ),
     )
 
+
+def _send_confirmation(
+    session: Session,
+    services: Services,
+    sender: Sender,
+    contact: Contact,
+    key: bytes,
+    address: str,
+    given: ConsentRecord,
+) -> None:
+    """Queue the double opt-in email in the same transaction as the consent record."""
     issued = services.tokens.issue_token(
         TokenPurpose.CONFIRM,
         contact.id,
         sender.id,
         timedelta(hours=services.settings.confirmation_ttl_hours),
     )
-    token = issued.token
     contact.confirmation_token_id = issued.token_id
     message = emails.confirmation_email(
         services.jinja,
@@ -183,7 +296,10 @@ def subscribe(
         services.settings.mail_from,
         address.strip(),
         contact.locale,
-        f"{services.settings.public_url}/c/{token}",
+        emails.Links(
+            action=f"{services.settings.public_url}/c/{issued.token}",
+            **_standing_links(services, sender, contact),
+        ),
         services.settings.confirmation_ttl_hours,
     )
     enqueue(
@@ -198,18 +314,23 @@ def subscribe(
     contact.confirmation_sent_at = utcnow()
     session.add(contact)
     session.flush()
-    record_event(
-        session,
-        sender.id,
-        actor="subscriber",
-        action="consent.given",
-        object_type="contact",
-        object_id=contact.id,
-    )
-    log.info("consent.given", sender_id=sender.id, contact_id=contact.id, record_id=given.id)
 
 
-def _ensure_subscriptions(session: Session, contact: Contact, topics: list[str]) -> None:
+def _standing_links(services: Services, sender: Sender, contact: Contact) -> dict[str, str]:
+    """Unsubscribe and receipt links for an email: they must work 60 days and more."""
+    lifetime = timedelta(days=services.settings.preference_link_ttl_days)
+    base = services.settings.public_url
+    unsubscribe = services.tokens.issue(TokenPurpose.UNSUBSCRIBE, contact.id, sender.id, lifetime)
+    receipt = services.tokens.issue(TokenPurpose.RECEIPT, contact.id, sender.id, lifetime)
+    return {"unsubscribe": f"{base}/u/{unsubscribe}", "receipt": f"{base}/r/{receipt}"}
+
+
+def _ensure_subscriptions(
+    session: Session,
+    contact: Contact,
+    topics: list[str],
+    status: SubscriptionStatus = SubscriptionStatus.PENDING,
+) -> None:
     current = {
         row.topic: row
         for row in session.exec(select(Subscription).where(Subscription.contact_id == contact.id))
@@ -218,7 +339,7 @@ def _ensure_subscriptions(session: Session, contact: Contact, topics: list[str])
         row = current.get(topic)
         if row is None:
             row = Subscription(sender_id=contact.sender_id, contact_id=contact.id, topic=topic)
-        row.status = SubscriptionStatus.PENDING
+        row.status = status
         row.updated_at = utcnow()
         session.add(row)
     session.flush()
@@ -298,6 +419,14 @@ def confirm(
             language=given.language,
             personal_ciphertext=encrypt_field(key, contact.id, "consent", personal),
             confirms_record_id=given.id,
+            country=given.country,
+            audience=given.audience,
+            relationship_at=given.relationship_at,
+            opt_out_offered=given.opt_out_offered,
+            related_to_profession=given.related_to_profession,
+            declared_minor=given.declared_minor,
+            parental_consent=given.parental_consent,
+            has_proof=True,
             prev_hash="",
             record_hash="",
         ),
@@ -349,15 +478,16 @@ def _queue_welcome(
 ) -> None:
     lifetime = timedelta(days=services.settings.preference_link_ttl_days)
     preferences = services.tokens.issue(TokenPurpose.PREFERENCES, contact.id, sender.id, lifetime)
-    unsubscribe = services.tokens.issue(TokenPurpose.UNSUBSCRIBE, contact.id, sender.id, lifetime)
     message = emails.welcome_email(
         services.jinja,
         sender,
         services.settings.mail_from,
         address,
         contact.locale,
-        f"{services.settings.public_url}/p/{preferences}",
-        f"{services.settings.public_url}/u/{unsubscribe}",
+        emails.Links(
+            action=f"{services.settings.public_url}/p/{preferences}",
+            **_standing_links(services, sender, contact),
+        ),
     )
     enqueue(
         session,
@@ -516,25 +646,6 @@ def ensure_contact(session: Session, services: Services, sender_id: str, address
     session.add(contact)
     session.flush()
     return contact
-
-
-def confirmed_digests(session: Session, sender_id: str, digests: Sequence[str]) -> set[str]:
-    """Return the digests of contacts whose double opt-in is confirmed (consent basis).
-
-    TODO: apply the lawful-basis rules per regime (soft opt-in, B2B, CASL implied consent).
-    """
-    found: set[str] = set()
-    for start in range(0, len(digests), 500):
-        chunk = list(digests[start : start + 500])
-        rows = session.exec(
-            select(Contact.email_index).where(
-                Contact.sender_id == sender_id,
-                col(Contact.email_index).in_(chunk),
-                Contact.status == ContactStatus.CONFIRMED,
-            )
-        )
-        found.update(digest for digest in rows if digest is not None)
-    return found
 
 
 def record_hard_bounce(session: Session, contact_id: str, event_ref: str) -> bool:

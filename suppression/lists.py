@@ -216,3 +216,14 @@ def unsubscribe_contact_everywhere(session: Session, contact_id: str) -> int:
         session.add(row)
     session.flush()
     return len(rows)
+
+
+def contact_list_count(session: Session, contact_id: str) -> int:
+    """How many lists a contact belongs to, whatever the membership status."""
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(ListMembership)
+            .where(ListMembership.contact_id == contact_id)
+        ).one()
+    )

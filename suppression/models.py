@@ -137,3 +137,39 @@ class DeliveryEvent(SQLModel, table=True):
     blind_index: str = Field(max_length=64)
     kind: str = Field(max_length=16)
     occurred_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class BounceEvent(SQLModel, table=True):
+    """One classified bounce, complaint, reply or delivery of one recipient, by blind index.
+
+    ``fingerprint`` makes ingestion idempotent: the same report read twice
+    (a re-run over a maildir, a webhook retried by the ESP) adds no row.
+    """
+
+    __tablename__ = "bounce_events"
+    __table_args__ = (
+        UniqueConstraint("sender_id", "fingerprint"),
+        Index("ix_bounce_events_sender_index", "sender_id", "blind_index", "occurred_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    sender_id: str = Field(foreign_key="senders.id", index=True, max_length=36)
+    campaign_id: str | None = Field(default=None, index=True, max_length=36)
+    blind_index: str = Field(max_length=64)
+    key_version: int
+    # hard, soft, complaint, autoreply, delivered, unsubscribe, unknown.
+    bounce_class: str = Field(max_length=16)
+    # Sisimai's reason vocabulary: userunknown, mailboxfull, feedback...
+    reason: str = Field(max_length=32)
+    status: str = Field(default="", max_length=16)
+    reply_code: str = Field(default="", max_length=8)
+    feedback_type: str = Field(default="", max_length=32)
+    # "mail", "ses", "sendgrid", "mailgun" or "postmark".
+    source: str = Field(max_length=16)
+    # SHA-256 of the original Message-ID: counts soft bounces per send, not per retry report.
+    message_ref: str = Field(default="", max_length=64)
+    fingerprint: str = Field(max_length=64)
+    # The soft-bounce count for the address when this event was ingested (1 for the first).
+    attempt: int = 0
+    occurred_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from compliance.cli import check, screen, service, suppression, tenants
+from compliance.cli import bounces, check, consent, screen, service, suppression, tenants
 from compliance.cli.common import EXIT_USAGE, CannotRun, fail
 from compliance.core.keys import KeyConfigError
 from compliance.core.logging import configure_logging
@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sendguard", description="Email-marketing compliance and deliverability toolkit."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (service, tenants, check, screen, suppression):
+    for module in (service, tenants, check, screen, suppression, bounces, consent):
         module.add_parsers(commands)
     add_dns_parser(commands)
     return parser

@@ -20,7 +20,7 @@ from compliance.core.blind_index import BlindIndexer
 from compliance.core.keys import load_keyring
 from compliance.core.models import Sender
 from compliance.core.settings import Settings
-from consent.service import confirmed_digests
+from consent.evidence import digests_with_basis
 from suppression.screening import Screener, ScreenOptions, batched
 
 # Header names accepted for the address column, compared case-insensitively.
@@ -72,7 +72,7 @@ def cmd_screen(args: argparse.Namespace, settings: Settings) -> int:
     options = ScreenOptions(
         exclude_role_addresses=args.exclude_role_addresses,
         exclude_inactive=args.exclude_inactive,
-        basis_lookup=confirmed_digests if args.require_consent else None,
+        basis_lookup=digests_with_basis if args.require_consent else None,
         list_ids=tuple(args.list or ()),
     )
     output_path = None if args.out == "-" else Path(args.out)

@@ -13,6 +13,7 @@ from compliance.core.keystore import KeyStore
 from compliance.core.mail import MailTransport
 from compliance.core.ratelimit import RateLimiter
 from compliance.core.settings import Settings
+from compliance.core.signing import StatementSigner
 from compliance.core.tokens import TokenSigner
 
 
@@ -25,6 +26,7 @@ class Services:
     jinja: Environment
     subscribe_limiter: RateLimiter
     transport: MailTransport
+    signer: StatementSigner
 
 
 def get_services(request: Request) -> Services:

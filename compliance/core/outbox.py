@@ -19,6 +19,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from compliance.core.db import is_postgresql
+from compliance.core.dkim_signing import DkimSigner
 from compliance.core.keystore import KeyStore, decrypt_bytes, encrypt_bytes
 from compliance.core.mail import MailTransport, TransportError
 from compliance.core.models import OutboxMessage, OutboxStatus, utcnow
@@ -100,6 +101,7 @@ class OutboxWorker:
         poll_seconds: float,
         max_attempts: int,
         on_permanent_failure: FailureHook | None = None,
+        dkim: DkimSigner | None = None,
     ) -> None:
         self._engine = engine
         self._keystore = keystore
@@ -107,6 +109,7 @@ class OutboxWorker:
         self._poll_seconds = poll_seconds
         self._max_attempts = max_attempts
         self._on_permanent_failure = on_permanent_failure
+        self._dkim = dkim
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -179,6 +182,8 @@ class OutboxWorker:
             return None
 
         raw = decrypt_bytes(key, row.contact_id or "", f"outbox:{row.id}", row.payload)
+        if self._dkim is not None:
+            raw = self._dkim.sign(raw)
         try:
             self._transport.send(raw, row.id)
         except TransportError as error:

@@ -62,15 +62,57 @@ class Settings(BaseSettings):
     default_locale: str = "fr"
 
     max_body_bytes: int = Field(default=1_048_576, gt=0)
-    # Double opt-in links expire after this many hours; the purge of
-    # unconfirmed sign-ups waits for the same delay.
-    confirmation_ttl_hours: int = Field(default=72, gt=0)
+    # Double opt-in links expire after this many hours (7 days); unconfirmed
+    # sign-ups are purged once their link has expired (data minimisation).
+    confirmation_ttl_hours: int = Field(default=168, gt=0)
+    # One reminder is queued this many hours after the confirmation email,
+    # when the link has not been used; 0 sends no reminder. It must fall
+    # before the expiry.
+    confirmation_reminder_after_hours: int = Field(default=72, ge=0)
+    # A pending address gets at most one new confirmation email per this
+    # delay, however often the form is submitted (the per-IP limit is
+    # subscribe_rate_per_minute).
+    confirmation_resend_cooldown_minutes: int = Field(default=5, ge=0)
+    # How often `serve` runs the reminders and the purge of expired sign-ups.
+    maintenance_interval_seconds: float = Field(default=300.0, gt=0)
+    # DKIM signing of Sendguard's own emails (confirmation, reminder,
+    # receipt). All three set, or none.
+    dkim_domain: str | None = None
+    dkim_selector: str | None = None
+    dkim_private_key_file: Path | None = None
     # Unsubscribe and preference links must keep working at least 60 days
     # after the send (CASL s. 11(2); CAN-SPAM needs 30): 400 days by default.
     preference_link_ttl_days: int = Field(default=400, ge=60)
     subscribe_rate_per_minute: int = Field(default=20, gt=0)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_max_attempts: int = Field(default=8, gt=0)
+
+    # Bounce policy: a soft bounce becomes a confirmed failure (suppressed as a
+    # hard bounce) after this many failed sends within the window; a later
+    # delivery resets the count, and older bounces decay out of the window.
+    bounce_soft_limit: int = Field(default=3, ge=1)
+    bounce_soft_window_days: int = Field(default=30, ge=1, le=3650)
+    # ESP webhook secrets; an ESP whose secret is empty has its endpoint disabled.
+    sendgrid_webhook_public_key: str = ""
+    mailgun_webhook_signing_key: SecretStr | None = None
+    postmark_webhook_password: SecretStr | None = None
+    # Comma-separated SNS topic ARNs whose notifications are accepted.
+    ses_topic_arns: str = ""
+
+    @model_validator(mode="after")
+    def _consistent_consent_timing(self) -> Settings:
+        if self.confirmation_reminder_after_hours >= self.confirmation_ttl_hours:
+            raise ValueError(
+                "SENDGUARD_CONFIRMATION_REMINDER_AFTER_HOURS must be smaller than"
+                " SENDGUARD_CONFIRMATION_TTL_HOURS, so the reminder leaves time to confirm"
+            )
+        dkim = (self.dkim_domain, self.dkim_selector, self.dkim_private_key_file)
+        if any(value is not None for value in dkim) and None in dkim:
+            raise ValueError(
+                "set SENDGUARD_DKIM_DOMAIN, SENDGUARD_DKIM_SELECTOR and"
+                " SENDGUARD_DKIM_PRIVATE_KEY_FILE together, or none of them"
+            )
+        return self
 
     @field_validator("default_locale")
     @classmethod

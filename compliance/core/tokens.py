@@ -25,6 +25,8 @@ class TokenPurpose(enum.StrEnum):
     CONFIRM = "confirm"
     PREFERENCES = "preferences"
     UNSUBSCRIBE = "unsubscribe"
+    # Opens the subscriber's consent receipt; grants nothing else.
+    RECEIPT = "receipt"
 
 
 class TokenError(Exception):
@@ -65,15 +67,22 @@ class TokenSigner:
         return self.issue_token(purpose, subject_id, sender_id, lifetime).token
 
     def issue_token(
-        self, purpose: TokenPurpose, subject_id: str, sender_id: str, lifetime: timedelta
+        self,
+        purpose: TokenPurpose,
+        subject_id: str,
+        sender_id: str,
+        lifetime: timedelta,
+        *,
+        token_id: str | None = None,
     ) -> IssuedToken:
+        """Sign a token; ``token_id`` reuses a ``jti`` so that two links share one single use."""
         now = datetime.now(UTC)
         claims = {
             "iss": ISSUER,
             "aud": f"{ISSUER}:{purpose.value}",
             "sub": subject_id,
             "sid": sender_id,
-            "jti": secrets.token_urlsafe(16),
+            "jti": token_id or secrets.token_urlsafe(16),
             "iat": int(now.timestamp()),
             "exp": int((now + lifetime).timestamp()),
         }

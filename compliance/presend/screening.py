@@ -14,7 +14,7 @@ from compliance.core.context import AppServices
 from compliance.core.db import DbSession
 from compliance.core.models import Role
 from compliance.core.validation import ApiModel
-from consent.service import confirmed_digests
+from consent.evidence import digests_with_basis
 from suppression.screening import ScreenOptions, ScreenResult, recheck_batch, screen
 
 router = APIRouter(prefix="/v1", tags=["screening"])
@@ -77,7 +77,7 @@ def screen_recipients(
     options = ScreenOptions(
         exclude_role_addresses=body.exclude_role_addresses,
         exclude_inactive=body.exclude_inactive,
-        basis_lookup=confirmed_digests if body.require_consent else None,
+        basis_lookup=digests_with_basis if body.require_consent else None,
         list_ids=tuple(body.list_ids),
     )
     return _response(

@@ -9,7 +9,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# Package folders whose strings live in their own locales/fr/LC_MESSAGES/messages.po.
+# Package folders whose strings live in their own locales/fr/LC_MESSAGES/*.po catalogs.
 PACKAGES = ["compliance/core", "compliance/presend", "consent", "dsr", "suppression"]
 METHODS = [
     ("**/locales/**", "ignore"),
@@ -27,9 +27,12 @@ def test_marked_strings_translated(package: str) -> None:
         message if isinstance(message, str) else message[0]
         for _, _, message, _, _ in extract_from_dir(str(folder), METHODS, keywords=KEYWORDS)
     }
-    with (folder / "locales" / "fr" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
-        catalog = read_po(handle, locale="fr")
-    translated = {message.id for message in catalog if message.id and message.string}
+    # The loader merges every catalog of the package (messages.po, basis.po, ...).
+    translated: set[str] = set()
+    for path in sorted((folder / "locales" / "fr" / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale="fr")
+        translated |= {message.id for message in catalog if message.id and message.string}
 
     missing = sorted(marked - translated)
 

@@ -150,6 +150,19 @@ def test_subscriber_journey_end_to_end(service: Service) -> None:
         dpo_key = client.post("/v1/keys", json={"role": "dpo"}, headers=admin).json()["key"]
         sender_key = client.post("/v1/keys", json={"role": "sender"}, headers=admin).json()["key"]
 
+        # The form offers one public topic; a topic not declared is refused.
+        topic = {
+            "key": "nouveautes",
+            "name_en": "New books",
+            "name_fr": "Nouveautés",
+            "wording_en": "I agree to receive the monthly letter of Librairie Exemple.",
+            "wording_fr": "J'accepte de recevoir la lettre mensuelle de la Librairie Exemple.",
+        }
+        declared = client.post(
+            "/v1/topics", json=topic, headers={"Authorization": f"Bearer {sender_key}"}
+        )
+        assert declared.status_code == 201, declared.text
+
         # Subscribe: a double opt-in email arrives through the real SMTP server.
         subscribed = client.post("/v1/subscribe", json=signup_body(form_id, SUBSCRIBER))
         assert subscribed.status_code == 202

@@ -1,0 +1,162 @@
+"""Walk a raw message's MIME tree with bounded memory and time.
+
+A bounce carries its report near the start and the returned message after
+it, sometimes with gigantic attachments. Only the first ``MAX_MESSAGE_BYTES``
+are parsed, at most ``MAX_PARTS`` parts are visited, nesting stops at
+``MAX_DEPTH``, and each decoded text is cut at ``MAX_TEXT_CHARS``. Truncated
+or malformed MIME never raises: what cannot be read is skipped.
+"""
+
+from __future__ import annotations
+
+import email
+import email.header
+import email.policy
+import re
+from dataclasses import dataclass, field
+from email.message import Message
+
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+MAX_PARTS = 128
+MAX_DEPTH = 8
+MAX_TEXT_CHARS = 256 * 1024
+
+_REPORT_TYPES = ("message/delivery-status", "message/global-delivery-status")
+_FEEDBACK_TYPES = ("message/feedback-report",)
+_ORIGINAL_TYPES = ("message/rfc822", "message/global", "text/rfc822-headers")
+
+
+@dataclass
+class Walked:
+    """The parts of a message that classification reads, in document order."""
+
+    headers: Message
+    # Decoded text/* parts before the returned message, the human-readable report.
+    texts: list[str] = field(default_factory=list)
+    # Raw text of each message/delivery-status part (RFC 3464 section 2.1).
+    delivery_status: list[str] = field(default_factory=list)
+    # Raw text of each message/feedback-report part (RFC 5965 section 3).
+    feedback: list[str] = field(default_factory=list)
+    # Header block of the returned message (message/rfc822 or text/rfc822-headers).
+    original: Message | None = None
+    content_type: str = ""
+    report_type: str = ""
+
+
+def header_text(message: Message, name: str) -> str:
+    """Return a header as text, decoding RFC 2047 words; never raises on bad input."""
+    value = message.get(name)
+    if value is None:
+        return ""
+    try:
+        if isinstance(value, email.header.Header):
+            return str(value)
+        text = str(value)
+        if "=?" in text:
+            pieces = email.header.decode_header(text)
+            text = "".join(
+                chunk.decode(charset or "utf-8", "replace") if isinstance(chunk, bytes) else chunk
+                for chunk, charset in pieces
+            )
+    except (LookupError, ValueError, UnicodeError, TypeError):
+        return str(value).encode("utf-8", "replace").decode("utf-8", "replace")
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def decode_part(part: Message) -> str:
+    """Decode a leaf part's payload to text, replacing what its charset cannot map."""
+    try:
+        payload = part.get_payload(decode=True)
+    except (ValueError, TypeError, AssertionError):
+        payload = None
+    if not isinstance(payload, bytes):
+        raw = part.get_payload()
+        return raw[:MAX_TEXT_CHARS] if isinstance(raw, str) else ""
+    payload = payload[: MAX_TEXT_CHARS * 2]
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        text = payload.decode(charset, "replace")
+    except (LookupError, ValueError):
+        # An unknown or misspelt charset name: read the bytes as UTF-8.
+        text = payload.decode("utf-8", "replace")
+    return text[:MAX_TEXT_CHARS]
+
+
+def parse(raw: bytes) -> Message:
+    """Parse the bounded prefix of ``raw``; compat32 keeps 8-bit headers as they came."""
+    return email.message_from_bytes(raw[:MAX_MESSAGE_BYTES], policy=email.policy.compat32)
+
+
+def walk(raw: bytes) -> Walked:
+    """Collect the report texts, DSN and ARF blocks and the returned message's headers."""
+    message = parse(raw)
+    walked = Walked(headers=message, content_type=message.get_content_type())
+    report_type = message.get_param("report-type") if message.is_multipart() else None
+    if isinstance(report_type, tuple):
+        report_type = report_type[2]
+    walked.report_type = report_type or ""
+    budget = [MAX_PARTS]
+    _visit(message, walked, 0, budget)
+    return walked
+
+
+def _visit(part: Message, walked: Walked, depth: int, budget: list[int]) -> None:
+    if budget[0] <= 0 or depth > MAX_DEPTH or walked.original is not None:
+        return
+    budget[0] -= 1
+    kind = part.get_content_type()
+
+    if kind in _ORIGINAL_TYPES:
+        walked.original = _original_headers(part)
+        return
+    if kind in _REPORT_TYPES:
+        walked.delivery_status.append(_raw_text(part))
+        return
+    if kind in _FEEDBACK_TYPES:
+        walked.feedback.append(_raw_text(part))
+        return
+    if part.is_multipart():
+        children = part.get_payload()
+        if isinstance(children, list):
+            for child in children:
+                if isinstance(child, Message):
+                    _visit(child, walked, depth + 1, budget)
+        return
+    if (
+        part.get_content_maintype() == "text"
+        and "attachment" not in (part.get("content-disposition") or "").lower()
+    ):
+        text = decode_part(part)
+        if kind == "text/html":
+            text = _strip_tags(text)
+        walked.texts.append(text)
+
+
+def _raw_text(part: Message) -> str:
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        # compat32 parses each RFC 3464 block as a header block of its own.
+        blocks = []
+        for block in payload:
+            if isinstance(block, Message):
+                lines = [f"{name}: {header_text(block, name)}" for name in block]
+                blocks.append("\n".join(lines))
+        return "\n\n".join(blocks)[:MAX_TEXT_CHARS]
+    return decode_part(part)
+
+
+def _original_headers(part: Message) -> Message:
+    payload = part.get_payload()
+    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+        return payload[0]
+    text = decode_part(part)
+    return email.message_from_string(text[:MAX_TEXT_CHARS], policy=email.policy.compat32)
+
+
+def _strip_tags(html: str) -> str:
+    text = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", html)
+    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</tr>", "\n", text)
+    text = re.sub(r"<[^>]{0,2000}>", " ", text)
+    return (
+        text.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    )

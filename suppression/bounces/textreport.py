@@ -1,0 +1,142 @@
+"""The human-readable part of a bounce: where the report ends and what it says per recipient."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from dataclasses import dataclass
+from email.message import Message
+
+from suppression.bounces.addresses import addresses_in, is_system_address, same_address
+from suppression.bounces.mime import Walked, header_text
+from suppression.bounces.reasons import REPLY_PATTERN, STATUS_PATTERN
+
+# Lines after which MTAs quote the returned message; the report is what comes before.
+_SEPARATOR = re.compile(
+    r"(?im)^[\s>|*=_-]*(?:"
+    r"[-=_ ]*(?:below this line is a copy|original message follows|"
+    r"this is a copy of (?:the|your) message|original message (?:follows|below|headers)|"
+    r"-{2,} ?original message|"
+    r"returned message|unsent message below|message headers? follows?|"
+    r"headers? of (?:the )?(?:original|returned) message|"
+    r"the headers? (?:and (?:the )?(?:top|first) .{0,20})?(?:of|from) (?:the|this|your) "
+    r"(?:original )?message|copy of the (?:original )?message|"
+    r"undelivered message (?:headers )?follows|message that (?:you|was) sent)"
+    r"|content-type:\s*message/rfc822|return-path:\s*<|received:\s+from\s)"
+)
+
+_BOUNCE_SUBJECT = re.compile(
+    r"(?i)undeliver|deliver(?:y|ed)? (?:status|notification|failure|report|problem|has failed"
+    r"|failed|incomplete)|returned (?:mail|to sender)|failure notice|mail delivery|non[- ]?"
+    r"delivery|could not be delivered|bounce|rejected|warning|not delivered|delayed|"
+    r"nicht zustellbar|unzustellbar|no entregado|non remis|error|failed|fehlgeschlagen|"
+    r"problem|mail system|notification|returned|delivery|unable to deliver|"
+    r"\u914d\u9001|\u672a\u914d\u9054|\u30a8\u30e9\u30fc"
+)
+_BOUNCE_SENDER = re.compile(
+    r"(?i)mailer-daemon|postmaster|mail delivery|mail administrator|mailadmin|"
+    r"system administrator|mail system|daemon|bounce|returns?@|mdaemon|mail router"
+)
+
+
+@dataclass(frozen=True)
+class Segment:
+    recipient: str
+    text: str
+    status: str
+    reply_code: str
+
+
+def report_text(walked: Walked) -> str:
+    """Return the report before the quoted original message."""
+    text = "\n".join(walked.texts).replace("\r\n", "\n")
+    match = _SEPARATOR.search(text)
+    return text[: match.start()] if match else text
+
+
+def looks_like_bounce_sender(headers: Message) -> bool:
+    sender = header_text(headers, "From") + header_text(headers, "Return-Path")
+    return bool(_BOUNCE_SENDER.search(sender)) or headers.get("Return-Path", "").strip() == "<>"
+
+
+def looks_like_bounce(walked: Walked) -> bool:
+    if walked.delivery_status or walked.report_type.lower() == "delivery-status":
+        return True
+    if walked.headers.get("X-Failed-Recipients"):
+        return True
+    if looks_like_bounce_sender(walked.headers):
+        return True
+    return bool(_BOUNCE_SUBJECT.search(header_text(walked.headers, "Subject")))
+
+
+def recipients(walked: Walked, report: str) -> list[str]:
+    """Return the recipients the report names, without the mail system's and the sender's own."""
+    excluded = addresses_in(header_text(walked.headers, "To") + header_text(walked.headers, "From"))
+    if walked.original is not None:
+        excluded += addresses_in(header_text(walked.original, "From"))
+
+    failed = addresses_in(header_text(walked.headers, "X-Failed-Recipients"))
+    if failed:
+        return failed
+
+    found = [
+        address
+        for address in addresses_in(report)
+        if not is_system_address(address)
+        and not any(same_address(address, other) for other in excluded)
+    ]
+    if found:
+        return found
+    if walked.original is not None:
+        return addresses_in(header_text(walked.original, "To"))[:1]
+    return []
+
+
+def segments(report: str, addresses: list[str]) -> list[Segment]:
+    """Cut the report into the text about each recipient, from its first mention to the next."""
+    lowered = report.lower()
+    starts = [max(lowered.find(address.lower()), 0) for address in addresses]
+    result = []
+    for position, address in enumerate(addresses):
+        if len(addresses) == 1:
+            text = report
+        else:
+            following = [start for start in starts if start > starts[position]]
+            end = min(following) if following else len(report)
+            text = report[starts[position] : end]
+        result.append(
+            Segment(
+                recipient=address,
+                text=text,
+                status=first_status(text),
+                reply_code=first_reply(text),
+            )
+        )
+    return result
+
+
+def first_status(text: str) -> str:
+    for match in STATUS_PATTERN.finditer(text):
+        if match.group(1) != "2":
+            return match.group(0)
+    return ""
+
+
+def first_reply(text: str) -> str:
+    for line in text.splitlines():
+        match = REPLY_PATTERN.search(line)
+        if match and match.group(1)[0] != "2":
+            return match.group(1)
+    return ""
+
+
+def original_headers(walked: Walked, text: str) -> Message | None:
+    """Return the returned message's headers, from its MIME part or the quoted text."""
+    if walked.original is not None:
+        return walked.original
+    match = _SEPARATOR.search(text)
+    if match is None:
+        return None
+    quoted = text[match.end() : match.end() + 32768].split("\n", 1)[-1].lstrip("\n")
+    return email.message_from_string(quoted, policy=email.policy.compat32)

@@ -1,0 +1,226 @@
+"""``/v1/events``: raw bounce and complaint messages, and ESP webhooks verified by signature."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+
+from compliance.core.auth import Principal, require_roles
+from compliance.core.context import AppServices, Services
+from compliance.core.db import DbSession
+from compliance.core.errors import Forbidden, InvalidInput, NotFound, Unauthorized, safe_id
+from compliance.core.i18n import N_
+from compliance.core.models import Role, Sender
+from suppression.bounces import classify
+from suppression.bounces.ingest import ingest, raw_origin
+from suppression.bounces.policy import BouncePolicy
+from suppression.bounces.webhooks import (
+    SignatureError,
+    WebhookEvent,
+    WebhookFormatError,
+    mailgun,
+    postmark,
+    sendgrid,
+    ses,
+)
+
+router = APIRouter(prefix="/v1/events", tags=["events"])
+
+
+class VerdictOut(BaseModel):
+    recipient: str
+    bounce_class: str
+    reason: str
+    status: str
+    reply_code: str
+    feedback_type: str
+    outcome: str
+
+
+class EventsOut(BaseModel):
+    events: list[VerdictOut]
+
+
+@router.post("/raw", response_model=EventsOut)
+async def post_raw(
+    request: Request,
+    session: DbSession,
+    services: AppServices,
+    principal: Principal = Depends(require_roles(Role.SENDER)),  # noqa: B008 - FastAPI dependency
+) -> EventsOut:
+    """Classify one raw message (a bounce, complaint, reply or unsubscribe request) and apply it."""
+    raw = await request.body()
+    if not raw.strip():
+        raise InvalidInput(
+            "body", N_("The request body is empty; send the raw message as message/rfc822.")
+        )
+    verdicts = classify(raw)
+    outcomes = ingest(
+        session,
+        principal.sender_id,
+        services.indexer,
+        verdicts,
+        origin=raw_origin(raw),
+        source="mail",
+        policy=BouncePolicy.from_settings(services.settings),
+        actor=principal.actor,
+    )
+    return EventsOut(
+        events=[
+            VerdictOut(
+                recipient=verdict.recipient,
+                bounce_class=verdict.bounce_class.value,
+                reason=verdict.reason,
+                status=verdict.status,
+                reply_code=verdict.reply_code,
+                feedback_type=verdict.feedback_type,
+                outcome=outcome.value,
+            )
+            for verdict, outcome in zip(verdicts, outcomes, strict=True)
+        ]
+    )
+
+
+class WebhookOut(BaseModel):
+    received: int
+    outcomes: dict[str, int]
+
+
+def _apply(
+    session: Any, services: Services, sender_id: str, provider: str, events: list[WebhookEvent]
+) -> WebhookOut:
+    if session.get(Sender, sender_id) is None:
+        raise NotFound(N_("Sender %(sender_id)s not found."), sender_id=safe_id(sender_id))
+    counts: dict[str, int] = {}
+    policy = BouncePolicy.from_settings(services.settings)
+    for event in events:
+        for outcome in ingest(
+            session,
+            sender_id,
+            services.indexer,
+            [event.verdict],
+            origin=event.origin,
+            source=provider,
+            policy=policy,
+            actor=f"webhook:{provider}",
+            occurred_at=event.occurred_at,
+        ):
+            counts[outcome.value] = counts.get(outcome.value, 0) + 1
+    return WebhookOut(received=len(events), outcomes=counts)
+
+
+def _not_configured(provider: str, setting: str) -> Forbidden:
+    return Forbidden(
+        N_("The %(provider)s webhook is not enabled; set %(setting)s to enable it."),
+        provider=provider,
+        setting=setting,
+    )
+
+
+def _bad_signature(provider: str) -> Unauthorized:
+    return Unauthorized(
+        N_(
+            "The %(provider)s webhook signature is missing or invalid; check the signing key "
+            "configured for it."
+        ),
+        provider=provider,
+    )
+
+
+def _bad_payload(provider: str) -> InvalidInput:
+    return InvalidInput(
+        "body",
+        N_("The body is not a %(provider)s webhook payload; check the webhook's event format."),
+        provider=provider,
+    )
+
+
+@router.post("/ses/{sender_id}", response_model=WebhookOut)
+async def post_ses(
+    sender_id: str, request: Request, session: DbSession, services: AppServices
+) -> WebhookOut:
+    """Amazon SES notifications and event publishing through SNS, verified by SNS's signature."""
+    topics = frozenset(
+        item.strip() for item in services.settings.ses_topic_arns.split(",") if item.strip()
+    )
+    if not topics:
+        raise _not_configured("Amazon SES", "SENDGUARD_SES_TOPIC_ARNS")
+    fetch = getattr(request.app.state, "sns_certificate_fetcher", None)
+    try:
+        envelope = ses.load(await request.body())
+        if fetch is None:
+            ses.verify(envelope, topics)
+        else:
+            ses.verify(envelope, topics, fetch)
+        if envelope.get("Type") != "Notification":
+            # TODO: confirm SNS subscriptions from the API; today the operator opens SubscribeURL.
+            return WebhookOut(received=0, outcomes={})
+        events = ses.parse(ses.unwrap(envelope))
+    except SignatureError:
+        raise _bad_signature("Amazon SES") from None
+    except WebhookFormatError:
+        raise _bad_payload("Amazon SES") from None
+    return _apply(session, services, sender_id, "ses", events)
+
+
+@router.post("/sendgrid/{sender_id}", response_model=WebhookOut)
+async def post_sendgrid(
+    sender_id: str, request: Request, session: DbSession, services: AppServices
+) -> WebhookOut:
+    """SendGrid Event Webhook with Signed Event Webhook enabled (ECDSA)."""
+    key = services.settings.sendgrid_webhook_public_key
+    if not key:
+        raise _not_configured("SendGrid", "SENDGUARD_SENDGRID_WEBHOOK_PUBLIC_KEY")
+    body = await request.body()
+    try:
+        sendgrid.verify(
+            key,
+            body,
+            request.headers.get(sendgrid.SIGNATURE_HEADER, ""),
+            request.headers.get(sendgrid.TIMESTAMP_HEADER, ""),
+        )
+        events = sendgrid.parse(body)
+    except SignatureError:
+        raise _bad_signature("SendGrid") from None
+    except WebhookFormatError:
+        raise _bad_payload("SendGrid") from None
+    return _apply(session, services, sender_id, "sendgrid", events)
+
+
+@router.post("/mailgun/{sender_id}", response_model=WebhookOut)
+async def post_mailgun(
+    sender_id: str, request: Request, session: DbSession, services: AppServices
+) -> WebhookOut:
+    """Mailgun webhooks, verified by the HMAC in their ``signature`` field."""
+    key = services.settings.mailgun_webhook_signing_key
+    if key is None:
+        raise _not_configured("Mailgun", "SENDGUARD_MAILGUN_WEBHOOK_SIGNING_KEY")
+    try:
+        payload = mailgun.load(await request.body())
+        mailgun.verify(key.get_secret_value(), payload)
+        events = mailgun.parse(payload)
+    except SignatureError:
+        raise _bad_signature("Mailgun") from None
+    except WebhookFormatError:
+        raise _bad_payload("Mailgun") from None
+    return _apply(session, services, sender_id, "mailgun", events)
+
+
+@router.post("/postmark/{sender_id}", response_model=WebhookOut)
+async def post_postmark(
+    sender_id: str, request: Request, session: DbSession, services: AppServices
+) -> WebhookOut:
+    """Postmark webhooks, which Postmark does not sign: HTTP Basic credentials protect them."""
+    password = services.settings.postmark_webhook_password
+    if password is None:
+        raise _not_configured("Postmark", "SENDGUARD_POSTMARK_WEBHOOK_PASSWORD")
+    try:
+        postmark.verify(password.get_secret_value(), request.headers.get("authorization", ""))
+        events = postmark.parse(await request.body())
+    except SignatureError:
+        raise _bad_signature("Postmark") from None
+    except WebhookFormatError:
+        raise _bad_payload("Postmark") from None
+    return _apply(session, services, sender_id, "postmark", events)
