@@ -27,6 +27,7 @@ from consent.basis import (
     evaluate,
 )
 from consent.models import ConsentAction, ConsentRecord, Contact, ContactStatus
+from suppression.screening import BasisAnswer
 
 _CHUNK = 500
 
@@ -163,9 +164,14 @@ def verdicts_for_digests(
     return verdicts
 
 
-def digests_with_basis(session: Session, sender_id: str, digests: Sequence[str]) -> set[str]:
-    """The screening's basis look-up: digests, among ``digests``, with a valid basis now."""
+def digests_with_basis(
+    session: Session, sender_id: str, digests: Sequence[str]
+) -> dict[str, BasisAnswer]:
+    """Judge ``digests`` now for the screening: one answer per digest of a known contact."""
     # An address without a contact has no record and no known country,
-    # which the rules judge under GDPR: it has no basis, so it is left out.
+    # which the rules judge under GDPR: it gets no answer, so no basis.
     verdicts = verdicts_for_digests(session, sender_id, digests)
-    return {digest for digest, verdict in verdicts.items() if verdict.valid}
+    return {
+        digest: BasisAnswer(verdict.valid, verdict.code, tuple(verdict.flags))
+        for digest, verdict in verdicts.items()
+    }

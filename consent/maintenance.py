@@ -8,8 +8,10 @@ and a second run finds nothing left to do.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import structlog
 from sqlalchemy import Engine
@@ -21,8 +23,14 @@ from compliance.core.keystore import decrypt_field
 from compliance.core.models import Sender, utcnow
 from compliance.core.outbox import delete_for_contact, enqueue
 from compliance.core.tokens import TokenPurpose
-from consent import emails
-from consent.models import Contact, ContactStatus, Subscription, SubscriptionStatus
+from consent import emails, ledger
+from consent.models import (
+    ConsentCheckpoint,
+    Contact,
+    ContactStatus,
+    Subscription,
+    SubscriptionStatus,
+)
 from suppression.lists import contact_list_count
 
 log = structlog.get_logger(__name__)
@@ -35,6 +43,7 @@ class MaintenanceReport:
     reminders_sent: int
     signups_purged: int
     signups_expired_kept: int
+    checkpoints_written: int = 0
 
 
 def _pending(session: Session, sent_before: datetime, *, reminded: bool | None) -> list[str]:
@@ -218,6 +227,46 @@ def run_maintenance(
         if len(batch) < _BATCH or changed == 0:
             break
 
-    if reminders or purged or kept:
-        log.info("consent.maintenance", reminders_sent=reminders, purged=purged, expired_kept=kept)
-    return MaintenanceReport(reminders, purged, kept)
+    checkpoints = write_due_checkpoints(engine, services, moment)
+    if reminders or purged or kept or checkpoints:
+        log.info(
+            "consent.maintenance",
+            reminders_sent=reminders,
+            purged=purged,
+            expired_kept=kept,
+            checkpoints=checkpoints,
+        )
+    return MaintenanceReport(reminders, purged, kept, checkpoints)
+
+
+def write_due_checkpoints(engine: Engine, services: Services, now: datetime) -> int:
+    """Write a signed checkpoint for each sender whose last one is older than the interval."""
+    folder = services.settings.consent_checkpoint_dir
+    if folder is None:
+        return 0
+    interval = timedelta(hours=services.settings.consent_checkpoint_interval_hours)
+    with Session(engine) as session:
+        sender_ids = list(session.exec(select(Sender.id)).all())
+    written = 0
+    for sender_id in sender_ids:
+        with Session(engine) as session:
+            latest = session.exec(
+                select(ConsentCheckpoint.created_at)
+                .where(ConsentCheckpoint.sender_id == sender_id)
+                .order_by(col(ConsentCheckpoint.created_at).desc())
+                .limit(1)
+            ).first()
+            if latest is not None and latest + interval > now:
+                continue
+            statement = ledger.create_checkpoint(session, services.signer, sender_id)
+            target = Path(folder) / sender_id
+            target.mkdir(parents=True, exist_ok=True)
+            name = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{statement['id']}.json"
+            # Written before the commit: a file without its database row is
+            # harmless, while a row without its file would be proof lost.
+            (target / name).write_text(
+                json.dumps(statement, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+            )
+            session.commit()
+            written += 1
+    return written

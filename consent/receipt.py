@@ -41,7 +41,7 @@ def build_receipt(
     topics: Sequence[Topic],
     verdict: BasisVerdict,
 ) -> dict[str, object]:
-    """The receipt for the latest consent given, or None-valued fields when none exists."""
+    """Build the receipt of the latest consent given; its fields are None when there is none."""
     given = [record for record in records if record.action == ConsentAction.GIVEN]
     latest = given[-1] if given else None
     confirmation = next(

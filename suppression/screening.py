@@ -10,7 +10,7 @@ Screening streams: memory grows with the number of distinct addresses
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -57,8 +57,21 @@ NO_BASIS = "no_basis"
 ROLE_ADDRESS = "role_address"
 INACTIVE = "inactive"
 
-# Returns the digests, among those given, of recipients with a valid basis.
-BasisLookup = Callable[[Session, str, Sequence[str]], set[str]]
+
+@dataclass(frozen=True)
+class BasisAnswer:
+    """The lawful-basis verdict of one recipient, as screening needs it."""
+
+    valid: bool
+    # Stable code of the verdict, such as consent_confirmed or casl_implied_expired.
+    code: str
+    # Warnings on a valid basis, such as imported_without_proof.
+    flags: tuple[str, ...] = ()
+
+
+# Returns a verdict for each digest, among those given, that belongs to a
+# known contact; a digest without an answer has no basis.
+BasisLookup = Callable[[Session, str, Sequence[str]], Mapping[str, BasisAnswer]]
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,8 @@ class RemovedRecipient:
     # response repeating the address.
     position: int
     reason: str
+    # For no_basis and basis flags: the lawful-basis verdict code.
+    detail: str | None = None
 
 
 @dataclass
@@ -180,9 +195,31 @@ class Screener:
                 batch.kept.append(candidate.address)
                 self.counts["kept"] += 1
             else:
-                batch.removed.append(RemovedRecipient(candidate.position, reason))
+                detail = (
+                    self._basis_code(candidate, with_basis)
+                    if reason == NO_BASIS and with_basis is not None
+                    else None
+                )
+                batch.removed.append(RemovedRecipient(candidate.position, reason, detail))
                 self.counts[reason] += 1
         return batch
+
+    @staticmethod
+    def _basis_answer(
+        candidate: _Candidate, with_basis: Mapping[str, BasisAnswer]
+    ) -> BasisAnswer | None:
+        answers = [
+            with_basis[index.digest] for index in candidate.indexes if index.digest in with_basis
+        ]
+        valid = [answer for answer in answers if answer.valid]
+        if valid:
+            return valid[0]
+        return answers[0] if answers else None
+
+    def _basis_code(self, candidate: _Candidate, with_basis: Mapping[str, BasisAnswer]) -> str:
+        answer = self._basis_answer(candidate, with_basis)
+        # An address with no contact has no record at all.
+        return answer.code if answer is not None else "no_contact"
 
     def _valid_unique(self, addresses: Sequence[str], batch: ScreenBatch) -> list[_Candidate]:
         candidates: list[_Candidate] = []
@@ -216,7 +253,7 @@ class Screener:
         candidate: _Candidate,
         suppressed: dict[str, set[str]],
         inactive: set[str],
-        with_basis: set[str] | None,
+        with_basis: Mapping[str, BasisAnswer] | None,
         batch: ScreenBatch,
     ) -> str | None:
         reasons: set[str] = set()
@@ -225,10 +262,13 @@ class Screener:
         if reasons:
             return strongest_reason(reasons)
 
-        if with_basis is not None and not any(
-            index.digest in with_basis for index in candidate.indexes
-        ):
-            return NO_BASIS
+        if with_basis is not None:
+            answer = self._basis_answer(candidate, with_basis)
+            if answer is None or not answer.valid:
+                return NO_BASIS
+            for flag in answer.flags:
+                batch.flagged.append(RemovedRecipient(candidate.position, "basis_warning", flag))
+                self.counts[f"flagged_{flag}"] += 1
 
         if is_role_address(candidate.address):
             if self._options.exclude_role_addresses:

@@ -104,6 +104,7 @@ def cmd_maintain(_args: argparse.Namespace, settings: Settings) -> int:
         runtime.dispose()
     print(f"reminders queued: {report.reminders_sent}")
     print(f"expired sign-ups purged: {report.signups_purged}")
+    print(f"checkpoints written: {report.checkpoints_written}")
     print(
         f"expired sign-ups kept (list members or former subscribers): {report.signups_expired_kept}"
     )

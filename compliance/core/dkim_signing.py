@@ -14,8 +14,8 @@ import dkim
 
 from compliance.core.settings import Settings
 
-# RFC 6376 5.4.1 lists the headers to sign; From is required. Signing
-# List-Unsubscribe and List-Unsubscribe-Post is what RFC 8058 section 4 asks.
+# RFC 6376 5.4.1 lists the headers to sign, and From is required. RFC 8058
+# section 4 requires List-Unsubscribe and List-Unsubscribe-Post to be signed.
 SIGNED_HEADERS = (
     b"from",
     b"to",

@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     confirmation_resend_cooldown_minutes: int = Field(default=5, ge=0)
     # How often `serve` runs the reminders and the purge of expired sign-ups.
     maintenance_interval_seconds: float = Field(default=300.0, gt=0)
+    # When set, the maintenance writes a signed checkpoint of each sender's
+    # consent chain into this folder every consent_checkpoint_interval_hours.
+    # Point it at storage the database's administrators cannot rewrite
+    # (another host, a write-once bucket mount): that is what makes a rewrite
+    # of the whole ledger detectable.
+    consent_checkpoint_dir: Path | None = None
+    consent_checkpoint_interval_hours: int = Field(default=24, gt=0)
     # DKIM signing of Sendguard's own emails (confirmation, reminder,
     # receipt). All three set, or none.
     dkim_domain: str | None = None

@@ -3,8 +3,8 @@
 Consent-chain checkpoints (and later DSR certificates) are signed so that
 someone holding only the exported file and the public key can check it. The
 signing key is derived from the master key with HKDF, so no extra secret has
-to be provisioned; rotating the master key rotates it, and the key id in
-each statement says which public key to check against.
+to be provisioned. Rotating the master key rotates it, and the key id in
+each statement names the public key to check against.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ _HKDF_INFO = b"sendguard statement signing v1"
 
 
 def canonical_json(content: Mapping[str, object]) -> bytes:
-    """The exact bytes a signature covers: sorted keys, no spaces, UTF-8."""
+    """Serialise ``content`` to the bytes a signature covers: sorted keys, no spaces, UTF-8."""
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
         "utf-8"
     )

@@ -41,6 +41,9 @@ class RecheckRequest(ApiModel):
 class Removal(BaseModel):
     position: int
     reason: str
+    # For no_basis and basis_warning: the lawful-basis verdict code, such as
+    # consent_unconfirmed (see docs/lawful-basis.md). Absent otherwise.
+    detail: str | None = None
 
 
 class ScreenResponse(BaseModel):
@@ -60,13 +63,19 @@ def _response(result: ScreenResult) -> ScreenResponse:
         kept=result.kept,
         kept_count=len(result.kept),
         removed_count=len(result.removed),
-        removed=[Removal(position=item.position, reason=item.reason) for item in result.removed],
-        flagged=[Removal(position=item.position, reason=item.reason) for item in result.flagged],
+        removed=[
+            Removal(position=item.position, reason=item.reason, detail=item.detail)
+            for item in result.removed
+        ],
+        flagged=[
+            Removal(position=item.position, reason=item.reason, detail=item.detail)
+            for item in result.flagged
+        ],
         counts=result.counts,
     )
 
 
-@router.post("/screen", response_model=ScreenResponse)
+@router.post("/screen", response_model=ScreenResponse, response_model_exclude_none=True)
 def screen_recipients(
     body: ScreenRequest,
     session: DbSession,
@@ -85,7 +94,7 @@ def screen_recipients(
     )
 
 
-@router.post("/screen/recheck", response_model=ScreenResponse)
+@router.post("/screen/recheck", response_model=ScreenResponse, response_model_exclude_none=True)
 def recheck(
     body: RecheckRequest,
     session: DbSession,

@@ -90,7 +90,9 @@ def _from_status(item: RecipientStatus, report: str, message_id: str, campaign: 
     if item.action in ("delivered", "relayed", "expanded") and status.startswith("2"):
         reason = "delivered"
     else:
-        reason = decide_reason(item.diagnostic, segment_text, status, item.action)
+        # Without a Diagnostic-Code, the server's reply quoted in the text part stands in.
+        diagnostic = item.diagnostic or textreport.reply_text(segment_text)
+        reason = decide_reason(diagnostic, segment_text, status, item.action, item.diagnostic_type)
     return Verdict(
         recipient=item.recipient,
         bounce_class=class_of(reason, status, reply_code),
@@ -107,7 +109,11 @@ def _from_status(item: RecipientStatus, report: str, message_id: str, campaign: 
 
 
 def _from_text(segment: textreport.Segment, report: str, message_id: str, campaign: str) -> Verdict:
-    reason = decide_reason(segment.text, report, segment.status, "failed")
+    reply = textreport.reply_text(segment.text)
+    if reply:
+        reason = decide_reason(reply, segment.text + "\n" + report, segment.status, "failed")
+    else:
+        reason = decide_reason(segment.text, report, segment.status, "failed")
     return Verdict(
         recipient=segment.recipient,
         bounce_class=class_of(reason, segment.status, segment.reply_code),

@@ -10,6 +10,7 @@ or malformed MIME never raises: what cannot be read is skipped.
 from __future__ import annotations
 
 import email
+import email.errors
 import email.header
 import email.policy
 import re
@@ -87,9 +88,41 @@ def parse(raw: bytes) -> Message:
     return email.message_from_bytes(raw[:MAX_MESSAGE_BYTES], policy=email.policy.compat32)
 
 
+_BOUNDARY_LINE = re.compile(rb"(?m)^--([0-9A-Za-z'()+_,./:=?-]{1,70})[ \t]*\r?$")
+
+
+_DECLARED_BOUNDARY = re.compile(rb'(?i)(boundary\s*=\s*)(?:"[^"\r\n]*"|[^\s;]+)')
+
+
+def _with_found_boundary(message: Message, raw: bytes) -> Message:
+    """Reparse a multipart message whose declared boundary never occurs in its body.
+
+    Some MTAs (and hand-edited samples) declare one boundary and use another;
+    the first ``--token`` line of the body is then the boundary in use (RFC 2046 5.1.1).
+    """
+    data = raw[:MAX_MESSAGE_BYTES]
+    end = data.find(b"\n\n")
+    crlf_end = data.find(b"\r\n\r\n")
+    if end < 0 or (0 <= crlf_end < end):
+        end = crlf_end
+    if end < 0:
+        return message
+    head, body = data[:end], data[end:]
+    match = _BOUNDARY_LINE.search(body)
+    if match is None:
+        return message
+    token = match.group(1).replace(b"\\", b"")
+    fixed, count = _DECLARED_BOUNDARY.subn(
+        lambda found: found.group(1) + b'"' + token + b'"', head, 1
+    )
+    return parse(fixed + body) if count else message
+
+
 def walk(raw: bytes) -> Walked:
     """Collect the report texts, DSN and ARF blocks and the returned message's headers."""
     message = parse(raw)
+    if message.get_content_maintype() == "multipart" and not message.is_multipart():
+        message = _with_found_boundary(message, raw)
     walked = Walked(headers=message, content_type=message.get_content_type())
     report_type = message.get_param("report-type") if message.is_multipart() else None
     if isinstance(report_type, tuple):

@@ -17,6 +17,23 @@ from suppression.bounces.verdict import BounceClass
 # (a full mailbox that says "user") come before broad ones.
 _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
+        # Google Groups refusals name the group help page in every language they come in.
+        "rejected",
+        (r"groups\.google\.com/support", r"'send mail as'", r"from: domain is invalid"),
+    ),
+    (
+        "notcompliantrfc",
+        (r"multiple addresses in from", r"headers? are not accepted"),
+    ),
+    ("networkerror", (r"dns query failed",)),
+    ("expired", (r"message expired", r"delivery failed \d+ attempts")),
+    ("systemfull", (r"insufficient (?:disk|system) (?:space|storage)",)),
+    ("speeding", (r"receiving mail at a rate",)),
+    ("toomanyconn", (r"connection rate limit",)),
+    ("suspend", (r"temporar(?:y|ily) locked",)),
+    ("userunknown", (r"check if (?:the )?address is correct",)),
+    ("policyviolation", (r"content presents a potential",)),
+    (
         "virusdetected",
         (r"\bvirus", r"infected", r"malware", r"\bworm\b", r"dangerous attachment"),
     ),
@@ -54,6 +71,7 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"recipient(?:'s)? (?:mailbox|inbox) (?:is )?full",
             r"out of (?:mailbox )?(?:space|storage)",
             r"mailbox size",
+            r"mailbox exceeds",
             r"quota",
         ),
     ),
@@ -62,6 +80,7 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             r"message (?:is )?too (?:large|big)",
             r"message size exceeds",
+            r"line limit exceeded",
             r"exceeds? (?:the )?"
             r"(?:maximum )?(?:message )?size",
             r"message (?:length|size) (?:exceeds|is over|limit)",
@@ -96,7 +115,6 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"user unknown",
             r"unknown user",
             r"no such (?:user|mailbox|recipient)",
-            r"recipient address rejected",
             r"not listed in",
             r"unknown recipient",
             r"(?:recipient|mailbox|user|address) (?:does not|doesn't) exist",
@@ -130,6 +148,8 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"relay(?:ing)? not",
             r"not a gateway",
             r"relay access denied",
+            r"not configured to relay",
+            r"address is not verified",
             r"relaying denied",
             r"does not relay",
         ),
@@ -141,6 +161,9 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"null mx",
             r"no mx record",
             r"not accept(?:ing)? (?:any )?mail",
+            r"not accepting network messages",
+            r"no mx found",
+            r"couldn't find a mail exchanger",
         ),
     ),
     (
@@ -161,7 +184,7 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"unknown domain",
             r"domain (?:is )?invalid",
             r"invalid domain",
-            r"recipient domain",
+            r"domain is not reachable",
             r"unresolvable (?:domain|address)",
             r"no valid (?:mx|hosts?)",
             r"host not found",
@@ -189,6 +212,7 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"ip name lookup failed",
             r"reverse path",
             r"hostname does not match",
+            r"mismatches client ip",
             r"(?:does not|doesn't) resolve",
         ),
     ),
@@ -201,7 +225,7 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"sender policy framework",
             r"authentication (?:failure|failed|check)",
             r"not (?:pass|authenticated)",
-            r"unauthenticated (?:email|mail|sender)",
+            r"unauthenticated (?:email|mail)",
             r"sender (?:is )?not authorized",
             r"domain owner's policy",
             r"fails? (?:to )?(?:pass )?(?:the )?authentication",
@@ -214,7 +238,7 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "spamdetected",
         (
-            r"\bspam",
+            r"\bspam(?!haus|cop)",
             r"junk mail",
             r"unsolicited",
             r"bulk (?:e-?mail|mail|message)",
@@ -272,6 +296,7 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"invalid|not (?:allowed|accepted|permitted))",
             r"domain of sender",
             r"sender domain",
+            r"mail ?from domain",
             r"sender verif",
             r"invalid sender",
             r"unknown sender",
@@ -305,7 +330,7 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"(?:user|recipient|mailbox|address|account|alias|addressee|local part|e-?mail"
             r" address|destination)(?: name)? (?:is )?(?:unknown|not found|not exist|does not "
             r"exist|doesn't exist|invalid|not valid|unavailable|not listed|nonexistent|"
-            r"non-existent|rejected|not recognized|no longer exist)",
+            r"non-existent|not recognized|no longer exist)",
             r"(?:unknown|invalid|no such|nonexistent|non-existent|bad|unrecognized) (?:local )?"
             r"(?:user|recipient|mailbox|address|account|addressee|alias|destination|e-?mail)",
             r"no mailbox",
@@ -322,11 +347,8 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"no account",
             r"address (?:is )?(?:not|no longer) (?:in use|valid|available)",
             r"user (?:not|doesn't|does not) (?:exist|found|here|listed|known)",
-            r"unknown",
             r"undeliverable address",
             r"invalid (?:recipient|address)",
-            r"recipient address rejected",
-            r"address rejected",
             r"user doesn't",
             r"unrouteable",
         ),
@@ -364,6 +386,8 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"\bauth(?:entication)? (?:required|needed)",
             r"security",
             r"encryption required",
+            r"unauthenticated senders? not allowed",
+            r"delivery not authorized",
             r"certificate",
         ),
     ),
@@ -389,6 +413,8 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             r"content (?:error|not accepted|rejected)",
             r"illegal (?:character|content)",
+            r"media error",
+            r"headers? too large",
             r"invalid (?:mime|character|content)",
             r"message (?:body|content|headers?) "
             r"(?:is )?(?:invalid|malformed)",
@@ -448,6 +474,7 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"network (?:is )?unreachable",
             r"no route to host",
             r"could not connect",
+            r"wasn't able to establish",
             r"unable to connect",
             r"couldn't connect",
             r"too many hops",
@@ -474,6 +501,9 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"misconfigur",
             r"i/o error",
             r"service (?:not )?(?:available|unavailable)",
+            r"currently unavailable",
+            r"transaction failed",
+            r"unable to contact ldap",
             r"try again",
         ),
     ),
@@ -483,6 +513,11 @@ _COMPILED: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (reason, re.compile("|".join(f"(?:{pattern})" for pattern in patterns)))
     for reason, patterns in _PATTERNS
 )
+
+# Postfix and others prefix every RCPT refusal with "Recipient address rejected:", whatever
+# the cause, so these words name a user-unknown only when neither the rest of the reply
+# nor the status names something else.
+_WEAK_USER_UNKNOWN = re.compile(r"address rejected|\bunknown\b")
 
 # RFC 3463 section 3: subject and detail codes that name one condition.
 _STATUS_REASONS: dict[str, str] = {
@@ -581,6 +616,11 @@ _STRONG_DETAILS = frozenset(
 )
 
 
+def _status_unless_generic(status: str) -> str:
+    # X.0.0 gives only "permanent" or "temporary", so a weak sentence tells more.
+    return "" if status.endswith(".0.0") else reason_from_status(status)
+
+
 def strong_reason_from_status(status: str) -> str:
     """Return the reason of a status whose detail code names one condition, or ``""``."""
     _, _, detail = status.partition(".")
@@ -627,24 +667,46 @@ def smtp_command(text: str) -> str:
     return match.group(1).split(" ")[0].upper() if match else ""
 
 
-def decide_reason(diagnostic: str, context: str, status: str, action: str) -> str:
+def weak_reason_from_text(text: str) -> str:
+    """Return ``userunknown`` for the generic refusal words that only hint at it, or ``""``."""
+    return "userunknown" if _WEAK_USER_UNKNOWN.search(text.lower()) else ""
+
+
+def decide_reason(
+    diagnostic: str, context: str, status: str, action: str, diagnostic_type: str = ""
+) -> str:
     """Pick the reason from the server's reply, a precise status, then the surrounding report."""
     if action == "delayed":
         return "expired"
+    if diagnostic_type == "x-unix":
+        # Sendmail writes the X-Unix type with the exit status of a local delivery program.
+        return "mailererror"
+    strong = strong_reason_from_status(status)
+    reason = reason_from_text(diagnostic)
+    # X.1.2 and X.1.6 name the fault more precisely than an unknown-user sentence.
+    if reason == "userunknown" and strong in ("hostunknown", "hasmoved"):
+        reason = strong
     reason = (
-        reason_from_text(diagnostic)
-        or strong_reason_from_status(status)
+        reason
+        or strong
         or reason_from_text(context)
+        or _status_unless_generic(status)
+        or weak_reason_from_text(diagnostic + "\n" + context)
         or reason_from_status(status)
         or "onhold"
     )
     command = smtp_command(diagnostic + "\n" + context)
     temporary = status.startswith("4")
+    detail = status.partition(".")[2]
 
-    # A recipient refused after DATA was refused for the content, not the address.
-    if reason == "userunknown" and command == "DATA":
+    # RFC 3463 X.2.3 is the recipient's own size limit, X.3.4 the system's.
+    if reason == "mesgtoobig" and detail == "2.3":
+        return "exceedlimit"
+    # A recipient refused after DATA was refused for the content, not the address,
+    # unless the server gave the precise X.1.1 "bad destination mailbox" status.
+    if reason == "userunknown" and command == "DATA" and detail != "1.1":
         return "filtered"
-    if reason in ("userunknown", "onhold", "blocked") and command == "MAIL":
+    if reason in ("userunknown", "hostunknown", "onhold", "blocked") and command == "MAIL":
         return "rejected"
     # A DNS failure that the reporting MTA would retry is not a lasting hostunknown.
     if reason == "hostunknown" and temporary:

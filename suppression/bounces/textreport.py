@@ -14,7 +14,7 @@ from suppression.bounces.reasons import REPLY_PATTERN, STATUS_PATTERN
 
 # Lines after which MTAs quote the returned message; the report is what comes before.
 _SEPARATOR = re.compile(
-    r"(?im)^[\s>|*=_-]*(?:"
+    r"(?im)^[ \t>|*=_-]*(?:"
     r"[-=_ ]*(?:below this line is a copy|original message follows|"
     r"this is a copy of (?:the|your) message|original message (?:follows|below|headers)|"
     r"-{2,} ?original message|"
@@ -100,7 +100,8 @@ def segments(report: str, addresses: list[str]) -> list[Segment]:
     result = []
     for position, address in enumerate(addresses):
         if len(addresses) == 1:
-            text = report
+            # The words before the first mention are the MTA's boilerplate for every recipient.
+            text = report[starts[0] :]
         else:
             following = [start for start in starts if start > starts[position]]
             end = min(following) if following else len(report)
@@ -114,6 +115,21 @@ def segments(report: str, addresses: list[str]) -> list[Segment]:
             )
         )
     return result
+
+
+# Where the remote server's own words start in a plain-text report: after the phrase
+# that introduces them, or at the first SMTP reply code at a line or sentence start.
+_REPLY_START = re.compile(
+    r"(?i)(?:said|returned was|failed with|remote host said|server replied|"
+    r"error from remote mail server after [^:\n]{0,80}:(?:\s*host [^:\n]{0,120}:)?)\s*"
+    r"|(?:^|(?<=[\s>:(]))(?=[45]\d\d[ -][^\n]{3})"
+)
+
+
+def reply_text(text: str) -> str:
+    """Return the remote server's reply within a report segment, or ``""`` when none is marked."""
+    match = _REPLY_START.search(text)
+    return text[match.end() :] if match else ""
 
 
 def first_status(text: str) -> str:

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from compliance.app import create_app
+from compliance.core.models import utcnow
+from compliance.core.settings import Settings
 from consent import ledger
+from consent.maintenance import run_maintenance
 from consent.models import ConsentRecord
 from tests.api.conftest import Tenant, deliver, link_in, make_tenant, signup
 
@@ -295,8 +300,28 @@ def test_casl_inquiry_expires_after_six_months(client: TestClient, tenant: Tenan
 
 
 def test_imported_consent_without_proof_is_flagged(client: TestClient, tenant: Tenant) -> None:
-    recorded = _record(client, tenant, lawful_basis="consent", source="import", has_proof=False)
+    recorded = _record(
+        client,
+        tenant,
+        lawful_basis="soft_opt_in",
+        source="import",
+        has_proof=False,
+        country="FR",
+        opt_out_offered=True,
+        relationship_at=(datetime.now(UTC) - timedelta(days=5)).isoformat(),
+    )
+    assert recorded["basis_now"]["valid"] is True
     assert "imported_without_proof" in recorded["basis_now"]["flags"]
+
+    screened = client.post(
+        "/v1/screen",
+        json={"recipients": ["client@example.org"], "require_consent": True},
+        headers=tenant.auth("sender"),
+    ).json()
+    assert screened["kept"] == ["client@example.org"]
+    assert screened["flagged"] == [
+        {"position": 0, "reason": "basis_warning", "detail": "imported_without_proof"}
+    ]
 
 
 def test_record_consent_rejects_undeclared_topic_and_future_dates(
@@ -359,3 +384,36 @@ def test_screening_keeps_only_recipients_with_a_valid_basis(
     # Regression seen elsewhere: an unconfirmed address screened as sendable.
     assert result["kept"] == ["confirmed@example.org", "customer@example.org"]
     assert result["counts"]["no_basis"] == 2
+    # Each refusal says why, by position and code, never by address.
+    assert sorted(result["removed"], key=lambda item: item["position"]) == [
+        {"position": 1, "reason": "no_basis", "detail": "consent_unconfirmed"},
+        {"position": 3, "reason": "no_basis", "detail": "no_contact"},
+    ]
+
+
+def test_maintenance_writes_a_checkpoint_per_sender_once_per_interval(
+    settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "checkpoints"
+    app = create_app(
+        settings.model_copy(update={"consent_checkpoint_dir": folder}),
+        run_worker=False,
+        configure_logs=False,
+    )
+    with TestClient(app) as client:
+        tenant = make_tenant(app)
+        _confirm(client, tenant)
+        engine, services = app.state.engine, app.state.services
+
+        assert run_maintenance(engine, services).checkpoints_written == 1
+        assert run_maintenance(engine, services).checkpoints_written == 0
+        later = utcnow() + timedelta(hours=25)
+        assert run_maintenance(engine, services, later).checkpoints_written == 1
+
+        files = sorted((folder / tenant.sender_id).glob("*.json"))
+        assert len(files) == 2
+        statement = json.loads(files[0].read_text())
+        check = client.post(
+            "/v1/consent/checkpoints/verify", json=statement, headers=tenant.auth("dpo")
+        )
+        assert check.json()["status"] == "ok"

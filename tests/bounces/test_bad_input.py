@@ -107,3 +107,24 @@ def test_fuzz_mutated_dsn(cut: int, noise: bytes) -> None:
 
     assert verdicts
     assert all(len(verdict.diagnostic) <= 1000 for verdict in verdicts)
+
+
+def test_wrong_declared_boundary_is_found() -> None:
+    raw = DSN_HEAD.replace(b'boundary="B"', b'boundary="declared-but-unused"') + b"--B--\r\n"
+
+    verdicts = classify(raw)
+
+    assert verdicts[0].recipient == "kept@example.net"
+    assert verdicts[0].reason == "userunknown"
+
+
+def test_rejected_prefix_yields_to_cause() -> None:
+    raw = DSN_HEAD.replace(
+        b"550 5.1.1 User unknown",
+        b"550 5.7.1 <kept@example.net>: Recipient address rejected: Reverse DNS validation failed",
+    ).replace(b"Status: 5.1.1", b"Status: 5.7.1")
+
+    verdicts = classify(raw + b"--B--\r\n")
+
+    assert verdicts[0].reason == "requireptr"
+    assert verdicts[0].bounce_class is BounceClass.SOFT

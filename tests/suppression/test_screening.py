@@ -48,7 +48,7 @@ def test_consent_required_removes_unconfirmed(client: TestClient, tenant: Tenant
     )
 
     assert result["kept"] == ["jeanne@example.org"]
-    assert result["removed"] == [{"position": 1, "reason": "no_basis"}]
+    assert result["removed"] == [{"position": 1, "reason": "no_basis", "detail": "no_contact"}]
 
 
 def test_list_scoped_entry_needs_list(client: TestClient, tenant: Tenant) -> None:
