@@ -18,7 +18,7 @@ from compliance.core.i18n import N_, translate
 from compliance.core.keystore import decrypt_field
 from compliance.core.models import Role, Sender, utcnow
 from compliance.core.validation import ApiModel, email_address
-from consent import ledger, service
+from consent import ledger, service, signup
 from consent.basis import Basis, BasisVerdict, Regime
 from consent.evidence import facts_from_records, judge
 from consent.models import ConsentRecord, Contact
@@ -145,7 +145,7 @@ def record_consent(
             topic=safe_id(unknown[0]),
         )
     sender = _sender(session, principal.sender_id)
-    proof = service.SignupProof(
+    proof = signup.SignupProof(
         topics=body.topics,
         lawful_basis=body.lawful_basis.value,
         regime=body.regime,
@@ -166,7 +166,7 @@ def record_consent(
         has_proof=body.has_proof,
     )
     # The caller's own client is not the subscriber's: no IP or user agent is kept.
-    contact, given = service.record_consent(
+    contact, given = signup.record_consent(
         session,
         services,
         sender,

@@ -14,7 +14,7 @@ from compliance.core.context import AppServices, Services
 from compliance.core.db import DbSession
 from compliance.core.i18n import gettext_context, negotiate_locale
 from compliance.core.tokens import TokenPurpose
-from consent import service
+from consent import service, signup
 from consent.models import Contact, ContactStatus
 from consent.receipt import receipt_for
 
@@ -77,7 +77,7 @@ def confirmation_page(
     token: str, request: Request, session: DbSession, services: AppServices
 ) -> Response:
     try:
-        contact = service.contact_from_token(session, services, token, TokenPurpose.CONFIRM)
+        contact = signup.contact_from_token(session, services, token, TokenPurpose.CONFIRM)
     except service.LinkError as error:
         return link_error(request, services, error.reason)
 
@@ -89,8 +89,8 @@ def confirmation_page(
 @router.post("/c/{token}")
 def confirm(token: str, request: Request, session: DbSession, services: AppServices) -> Response:
     try:
-        contact = service.contact_from_token(session, services, token, TokenPurpose.CONFIRM)
-        outcome = service.confirm(session, services, contact, _client(request))
+        contact = signup.contact_from_token(session, services, token, TokenPurpose.CONFIRM)
+        outcome = signup.confirm(session, services, contact, _client(request))
     except service.LinkError as error:
         return link_error(request, services, error.reason)
 
@@ -110,7 +110,7 @@ def preference_center(
     token: str, request: Request, session: DbSession, services: AppServices
 ) -> Response:
     try:
-        contact = service.contact_from_token(session, services, token, TokenPurpose.PREFERENCES)
+        contact = signup.contact_from_token(session, services, token, TokenPurpose.PREFERENCES)
     except service.LinkError as error:
         return link_error(request, services, error.reason)
 
@@ -132,7 +132,7 @@ def preference_center_unsubscribe(
     token: str, request: Request, session: DbSession, services: AppServices
 ) -> Response:
     try:
-        contact = service.contact_from_token(session, services, token, TokenPurpose.PREFERENCES)
+        contact = signup.contact_from_token(session, services, token, TokenPurpose.PREFERENCES)
         changed = service.unsubscribe_all(session, services, contact, source="preference_center")
     except service.LinkError as error:
         return link_error(request, services, error.reason)
@@ -151,7 +151,7 @@ def unsubscribe_page(
     token: str, request: Request, session: DbSession, services: AppServices
 ) -> Response:
     try:
-        contact = service.contact_from_token(session, services, token, TokenPurpose.UNSUBSCRIBE)
+        contact = signup.contact_from_token(session, services, token, TokenPurpose.UNSUBSCRIBE)
     except service.LinkError as error:
         return link_error(request, services, error.reason)
 
@@ -175,7 +175,7 @@ async def unsubscribe(
     form = await request.form()
     one_click = form.get("List-Unsubscribe") == "One-Click"
     try:
-        contact = service.contact_from_token(session, services, token, TokenPurpose.UNSUBSCRIBE)
+        contact = signup.contact_from_token(session, services, token, TokenPurpose.UNSUBSCRIBE)
         changed = service.unsubscribe_all(
             session, services, contact, source="one_click" if one_click else "unsubscribe_page"
         )
@@ -197,7 +197,7 @@ def consent_receipt(
 ) -> Response:
     """The subscriber's consent receipt as a JSON file (Kantara Consent Receipt v1.1)."""
     try:
-        contact = service.contact_from_token(session, services, token, TokenPurpose.RECEIPT)
+        contact = signup.contact_from_token(session, services, token, TokenPurpose.RECEIPT)
     except service.LinkError as error:
         return link_error(request, services, error.reason)
     headers = {

@@ -13,7 +13,7 @@ from compliance.core.db import DbSession
 from compliance.core.errors import RateLimited
 from compliance.core.i18n import N_
 from compliance.core.validation import ApiModel, email_address
-from consent import service
+from consent import service, signup
 from consent.basis import age_of_digital_consent
 from consent.topics import TOPIC_KEY, check_public_topics
 
@@ -113,10 +113,10 @@ def subscribe(
     if body.website:
         return JSONResponse(ACCEPTED_BODY, status_code=202)
 
-    sender = service.sender_by_form_id(session, body.form_id)
+    sender = signup.sender_by_form_id(session, body.form_id)
     check_public_topics(session, sender.id, body.topics)
     lang = body.locale or sender.default_locale
-    proof = service.SignupProof(
+    proof = signup.SignupProof(
         topics=body.topics,
         lawful_basis="consent",
         regime=body.regime,
@@ -134,5 +134,5 @@ def subscribe(
         form_id=sender.form_id,
     )
     client = service.ClientInfo(ip=client_ip, user_agent=request.headers.get("user-agent"))
-    service.subscribe(session, services, sender, body.email, proof, client)
+    signup.subscribe(session, services, sender, body.email, proof, client)
     return JSONResponse(ACCEPTED_BODY, status_code=202)

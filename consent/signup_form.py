@@ -23,7 +23,7 @@ from compliance.core.errors import InvalidInput, NotFound, RateLimited, safe_id
 from compliance.core.i18n import N_, gettext_context, translate
 from compliance.core.models import Role, Sender
 from compliance.core.validation import email_address
-from consent import service
+from consent import service, signup
 from consent.pages import page_locale, render
 from consent.topics import TOPIC_KEY, declared_topics
 
@@ -122,7 +122,7 @@ async def submit_form(
         # A bot filled in the honeypot: the same page as a real sign-up, nothing recorded.
         return render(request, services, "pages/signup_done.html", lang)
 
-    sender = service.sender_by_form_id(session, form_id)
+    sender = signup.sender_by_form_id(session, form_id)
     address = _field(form, "email").strip()
     try:
         email_address(address)
@@ -165,7 +165,7 @@ async def submit_form(
         topic.wording_fr if lang == "fr" else topic.wording_en for topic in chosen_topics
     )
     version = ",".join(f"{topic.key}:{topic.wording_version}" for topic in chosen_topics)
-    proof = service.SignupProof(
+    proof = signup.SignupProof(
         topics=keys,
         lawful_basis="consent",
         regime="gdpr",
@@ -182,5 +182,5 @@ async def submit_form(
         form_id=sender.form_id,
     )
     client = service.ClientInfo(ip=client_ip, user_agent=request.headers.get("user-agent"))
-    service.subscribe(session, services, sender, address, proof, client)
+    signup.subscribe(session, services, sender, address, proof, client)
     return render(request, services, "pages/signup_done.html", lang)
