@@ -21,6 +21,7 @@ from compliance.core.context import Services
 from compliance.core.db import make_engine
 from compliance.core.dkim_signing import load_dkim_signer
 from compliance.core.errors import install_error_handlers
+from compliance.core.fingerprint import ClientFingerprinter
 from compliance.core.i18n import make_jinja_environment
 from compliance.core.keys import load_keyring
 from compliance.core.keystore import KeyStore
@@ -91,6 +92,7 @@ def open_runtime(settings: Settings, jinja: Environment | None = None) -> Runtim
         subscribe_limiter=RateLimiter(settings.subscribe_rate_per_minute, 60.0),
         transport=make_transport(settings.smtp_url, settings.resolved_outbox_dir),
         signer=StatementSigner(keyring.master_key),
+        fingerprints=ClientFingerprinter(keyring.master_key),
     )
     return Runtime(engine, keystore_engine, services)
 

@@ -109,3 +109,74 @@ def welcome_email(
     message = _base_message(sender, mail_from, to_address, subject, links)
     _render_parts(message, jinja, "welcome", lang, {"sender": sender, "links": links})
     return message
+
+
+# The emails that carry one link for the subscriber: (subject, intro,
+# button, note) msgids for each kind.
+LINK_EMAILS: dict[str, tuple[str, str, str, str]] = {
+    "preferences": (
+        N_("Your link to manage your subscription to %(sender)s"),
+        N_("Someone, probably you, asked for a link to manage your subscription to %(sender)s."),
+        N_("Manage my preferences"),
+        N_("If you did not ask for this, ignore this email: nothing has changed."),
+    ),
+    "address_change": (
+        N_("Confirm your new address for %(sender)s"),
+        N_(
+            "Someone, probably you, asked %(sender)s to send its emails to this address"
+            " from now on."
+        ),
+        N_("Confirm this address"),
+        N_(
+            "Until you confirm, nothing is sent to this address. If you did not ask for"
+            " this, ignore this email."
+        ),
+    ),
+    "download": (
+        N_("Your data held by %(sender)s"),
+        N_("Someone, probably you, asked to download the data %(sender)s holds about you."),
+        N_("Download my data"),
+        N_(
+            "The link works for 30 minutes. If you did not ask for this, ignore this"
+            " email: nothing has changed."
+        ),
+    ),
+    "erase": (
+        N_("Confirm the erasure of your data held by %(sender)s"),
+        N_("Someone, probably you, asked %(sender)s to erase all the data it holds about you."),
+        N_("Review and confirm the erasure"),
+        N_(
+            "The link works for 30 minutes. Nothing is erased until you confirm on the"
+            " page. If you did not ask for this, ignore this email."
+        ),
+    ),
+}
+
+
+def link_email(
+    jinja: Environment,
+    sender: Sender,
+    mail_from: str,
+    to_address: str,
+    lang: str,
+    links: Links,
+    kind: str,
+) -> EmailMessage:
+    """One of the single-link emails of ``LINK_EMAILS``: magic link, new address, self-service."""
+    subject_id, intro_id, button_id, note_id = LINK_EMAILS[kind]
+    subject = translate(lang, subject_id, sender=sender.name)
+    message = _base_message(sender, mail_from, to_address, subject, links)
+    _render_parts(
+        message,
+        jinja,
+        "link",
+        lang,
+        {
+            "sender": sender,
+            "links": links,
+            "intro": translate(lang, intro_id, sender=sender.name),
+            "button": translate(lang, button_id),
+            "note": translate(lang, note_id),
+        },
+    )
+    return message

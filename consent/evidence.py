@@ -171,7 +171,30 @@ def digests_with_basis(
     # An address without a contact has no record and no known country,
     # which the rules judge under GDPR: it gets no answer, so no basis.
     verdicts = verdicts_for_digests(session, sender_id, digests)
-    return {
+    answers = {
         digest: BasisAnswer(verdict.valid, verdict.code, tuple(verdict.flags))
         for digest, verdict in verdicts.items()
     }
+    # A subscriber who paused mail from the preference page gets none until then.
+    now = utcnow()
+    for digest in paused_digests(session, sender_id, list(answers), now):
+        answers[digest] = BasisAnswer(False, "paused")
+    return answers
+
+
+def paused_digests(
+    session: Session, sender_id: str, digests: Sequence[str], now: datetime
+) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(digests), _CHUNK):
+        chunk = list(digests[start : start + _CHUNK])
+        rows = session.exec(
+            select(Contact.email_index).where(
+                Contact.sender_id == sender_id,
+                col(Contact.email_index).in_(chunk),
+                col(Contact.paused_until).is_not(None),
+                col(Contact.paused_until) > now,
+            )
+        )
+        found.update(digest for digest in rows if digest is not None)
+    return found

@@ -53,6 +53,20 @@ class Contact(SQLModel, table=True):
     confirmation_sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     # When the one reminder before the link expires was queued.
     reminder_sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # The name the subscriber gave, AES-GCM under the contact's key.
+    name_ciphertext: bytes | None = Field(
+        default=None, sa_column=Column(LargeBinary, nullable=True)
+    )
+    # No marketing email until this time (the subscriber paused).
+    paused_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # Page links issued before this time no longer work (revocation).
+    links_not_before: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # A new address waiting for its own confirmation; the old one stays in
+    # use until then.
+    pending_email_ciphertext: bytes | None = Field(
+        default=None, sa_column=Column(LargeBinary, nullable=True)
+    )
+    pending_email_token_id: str | None = Field(default=None, max_length=64)
     # The jti of the only confirmation link that may still confirm: a link is
     # single-use, and a newer confirmation email replaces older links.
     confirmation_token_id: str | None = Field(default=None, max_length=64)
@@ -175,3 +189,60 @@ class ConsentCheckpoint(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     key_id: str = Field(max_length=32)
     signature: str = Field(max_length=200)
+
+
+class PreferenceMethod(enum.StrEnum):
+    ONE_CLICK = "one_click"
+    PAGE = "page"
+    LINK = "link"
+    COMPLAINT = "complaint"
+    API = "api"
+
+
+class PreferenceEvent(SQLModel, table=True):
+    """One unsubscribe or preference change, kept to find and undo mass mistakes.
+
+    ``client_hash`` is a keyed hash of the IP address and user agent: equal
+    values reveal a burst from one client (a link scanner, say) without
+    keeping either value.
+    """
+
+    __tablename__ = "preference_events"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    sender_id: str = Field(foreign_key="senders.id", index=True, max_length=36)
+    contact_id: str = Field(foreign_key="contacts.id", index=True, max_length=36)
+    # unsubscribe, topic_on, topic_off, frequency, pause, resume, name,
+    # address_requested, address_confirmed, leave_reason, resubscribe.
+    kind: str = Field(max_length=24)
+    method: str = Field(max_length=16)
+    # "all", "topic:<key>" or "list:<id>".
+    scope: str = Field(default="all", max_length=80)
+    # A non-personal value: a frequency, a leave reason code, a date.
+    value: str | None = Field(default=None, max_length=40)
+    client_hash: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, index=True, sa_type=UtcDateTime)
+    reversed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    reversed_by: str | None = Field(default=None, max_length=80)
+
+
+class SelfServiceAction(enum.StrEnum):
+    DOWNLOAD = "download"
+    ERASE = "erase"
+
+
+class SelfServiceRequest(SQLModel, table=True):
+    """A data download or erasure asked from the preference page, waiting for its emailed link.
+
+    The id is the ``jti`` of the emailed link, so the link works once.
+    """
+
+    __tablename__ = "self_service_requests"
+
+    id: str = Field(primary_key=True, max_length=64)
+    sender_id: str = Field(foreign_key="senders.id", index=True, max_length=36)
+    contact_id: str = Field(foreign_key="contacts.id", index=True, max_length=36)
+    action: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

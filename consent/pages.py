@@ -30,7 +30,7 @@ _PAGE_HEADERS = {
     "'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 }
 
-_LINK_STATUS = {"invalid": 404, "expired": 410, "gone": 410, "used": 410}
+_LINK_STATUS = {"invalid": 404, "expired": 410, "gone": 410, "used": 410, "revoked": 410}
 
 
 def page_locale(request: Request, services: Services, contact: Contact | None) -> str:

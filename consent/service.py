@@ -58,7 +58,9 @@ def find_contacts(session: Session, sender_id: str, indexes: list[BlindIndex]) -
     )
 
 
-def unsubscribe_all(session: Session, services: Services, contact: Contact, source: str) -> bool:
+def unsubscribe_all(
+    session: Session, services: Services, contact: Contact, source: str, event_ref: str = ""
+) -> bool:
     """Withdraw consent for every topic and suppress the address globally, at once.
 
     Returns False when the contact had already unsubscribed (nothing changed).
@@ -104,6 +106,7 @@ def unsubscribe_all(session: Session, services: Services, contact: Contact, sour
         reason=SuppressionReason.UNSUBSCRIBE,
         source=source,
         actor=actor,
+        event_ref=event_ref,
     )
     record_event(
         session,

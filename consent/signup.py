@@ -17,7 +17,7 @@ from compliance.core.i18n import N_
 from compliance.core.keystore import decrypt_field, encrypt_field
 from compliance.core.models import Sender, utcnow
 from compliance.core.outbox import enqueue
-from compliance.core.tokens import TokenError, TokenPurpose
+from compliance.core.tokens import TokenClaims, TokenError, TokenPurpose
 from consent import emails, ledger
 from consent.models import (
     ConsentAction,
@@ -315,12 +315,17 @@ def _ensure_subscriptions(
     session.flush()
 
 
-def contact_from_token(
-    session: Session, services: Services, token: str, purpose: TokenPurpose
-) -> Contact:
-    """Return the contact a page link points to.
+@dataclass(frozen=True)
+class PageLink:
+    contact: Contact
+    claims: TokenClaims
 
-    :raises LinkError: invalid, expired, or ``gone`` when the contact was erased.
+
+def open_link(session: Session, services: Services, token: str, purpose: TokenPurpose) -> PageLink:
+    """Return the contact a page link points to, with the link's claims (scope, issue time).
+
+    :raises LinkError: ``invalid``, ``expired``, ``revoked``, ``used``, or
+        ``gone`` when the contact was erased or its sign-up purged.
     """
     try:
         claims = services.tokens.verify(token, purpose)
@@ -330,8 +335,10 @@ def contact_from_token(
     contact = session.get(Contact, claims.subject_id)
     if contact is None or contact.sender_id != claims.sender_id:
         raise LinkError("invalid")
-    if contact.status == ContactStatus.ERASED:
+    if contact.status in (ContactStatus.ERASED, ContactStatus.EXPIRED):
         raise LinkError("gone")
+    if contact.links_not_before is not None and claims.issued_at < contact.links_not_before:
+        raise LinkError("revoked")
     # A confirmation link works once, and only the newest one works: an old
     # link must not re-subscribe someone who has since unsubscribed.
     replaced = (
@@ -339,7 +346,14 @@ def contact_from_token(
     )
     if purpose is TokenPurpose.CONFIRM and contact.status != ContactStatus.CONFIRMED and replaced:
         raise LinkError("used")
-    return contact
+    return PageLink(contact, claims)
+
+
+def contact_from_token(
+    session: Session, services: Services, token: str, purpose: TokenPurpose
+) -> Contact:
+    """Return the contact a page link points to; see :func:`open_link`."""
+    return open_link(session, services, token, purpose).contact
 
 
 @dataclass(frozen=True)

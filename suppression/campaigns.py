@@ -122,7 +122,8 @@ def mark_sent(
         select(MailingList)
         .where(col(MailingList.id).in_(list_ids))
         .order_by(col(MailingList.id))
-        .with_for_update()
+        # NO KEY UPDATE: membership inserts hold KEY SHARE on the list row.
+        .with_for_update(key_share=True)
     ).all()
     deleted = [item.id for item in lists if item.deleted_at is not None]
     if deleted:

@@ -53,7 +53,7 @@ def get_list(
     """
     query = select(MailingList).where(MailingList.id == list_id, MailingList.sender_id == sender_id)
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update(key_share=True)
     mailing_list = session.exec(query).first()
     if mailing_list is None or mailing_list.deleted_at is not None:
         raise NotFound(N_("List %(list_id)s not found for this sender."), list_id=safe_id(list_id))
@@ -227,3 +227,32 @@ def contact_list_count(session: Session, contact_id: str) -> int:
             .where(ListMembership.contact_id == contact_id)
         ).one()
     )
+
+
+def unsubscribe_from_list(session: Session, sender_id: str, list_id: str, contact_id: str) -> bool:
+    """Mark one membership unsubscribed; False when the contact is not on that list."""
+    row = session.exec(
+        select(ListMembership).where(
+            ListMembership.sender_id == sender_id,
+            ListMembership.list_id == list_id,
+            ListMembership.contact_id == contact_id,
+        )
+    ).first()
+    if row is None:
+        return False
+    row.status = MembershipStatus.UNSUBSCRIBED
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    return True
+
+
+def memberships_of(session: Session, contact_id: str) -> list[tuple[ListMembership, MailingList]]:
+    """The contact's memberships with their lists, deleted lists left out."""
+    rows = session.exec(
+        select(ListMembership, MailingList)
+        .join(MailingList, col(MailingList.id) == col(ListMembership.list_id))
+        .where(ListMembership.contact_id == contact_id, col(MailingList.deleted_at).is_(None))
+        .order_by(col(MailingList.name))
+    ).all()
+    return [(membership, mailing_list) for membership, mailing_list in rows]

@@ -154,3 +154,36 @@ def lift_by_admin(
     session.flush()
     log.info("suppression.override", sender_id=sender_id, reason=reason.value, entries=len(lifted))
     return lifted
+
+
+def lift_for_event(
+    session: Session, sender_id: str, event_ref: str, actor: str, justification: str
+) -> list[SuppressionEntry]:
+    """Lift the active unsubscribe entries one event created (a reviewed reversal).
+
+    Only ``unsubscribe`` entries are lifted: a complaint, an erasure or an
+    objection caused by the same person stays, whatever the event was.
+    """
+    entries = session.exec(
+        select(SuppressionEntry).where(
+            SuppressionEntry.sender_id == sender_id,
+            SuppressionEntry.event_ref == event_ref,
+            SuppressionEntry.reason == SuppressionReason.UNSUBSCRIBE.value,
+            col(SuppressionEntry.lifted_at).is_(None),
+        )
+    ).all()
+    for entry in entries:
+        entry.lifted_at = utcnow()
+        entry.lifted_by = actor
+        entry.lift_justification = justification
+        session.add(entry)
+        record_event(
+            session,
+            sender_id,
+            actor=actor,
+            action="suppression.reversed.unsubscribe",
+            object_type="suppression",
+            object_id=entry.id,
+        )
+    session.flush()
+    return list(entries)

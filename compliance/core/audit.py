@@ -33,9 +33,12 @@ def _event_hash(event: AuditEvent) -> str:
 def lock_sender(session: Session, sender_id: str) -> None:
     """Lock the sender row until commit, so that chained appends do not fork.
 
-    PostgreSQL takes a row lock; SQLite serialises writers anyway.
+    PostgreSQL takes a row lock; SQLite serialises writers anyway. The lock
+    is FOR NO KEY UPDATE: inserting a row that references the sender takes
+    FOR KEY SHARE on it, which FOR UPDATE would wait for, so two sign-ups of
+    one sender would deadlock; FOR NO KEY UPDATE still serialises appends.
     """
-    session.exec(select(Sender.id).where(Sender.id == sender_id).with_for_update())
+    session.exec(select(Sender.id).where(Sender.id == sender_id).with_for_update(key_share=True))
 
 
 def record_event(

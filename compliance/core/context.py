@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from jinja2 import Environment
 
 from compliance.core.blind_index import BlindIndexer
+from compliance.core.fingerprint import ClientFingerprinter
 from compliance.core.keystore import KeyStore
 from compliance.core.mail import MailTransport
 from compliance.core.ratelimit import RateLimiter
@@ -27,6 +28,7 @@ class Services:
     subscribe_limiter: RateLimiter
     transport: MailTransport
     signer: StatementSigner
+    fingerprints: ClientFingerprinter
 
 
 def get_services(request: Request) -> Services:

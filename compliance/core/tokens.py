@@ -27,6 +27,10 @@ class TokenPurpose(enum.StrEnum):
     UNSUBSCRIBE = "unsubscribe"
     # Opens the subscriber's consent receipt; grants nothing else.
     RECEIPT = "receipt"
+    # Confirms a new address given on the preference page.
+    ADDRESS_CHANGE = "address_change"
+    # The emailed link that unlocks a data download or an erasure.
+    SELF_SERVICE = "self_service"
 
 
 class TokenError(Exception):
@@ -45,6 +49,9 @@ class TokenClaims:
     sender_id: str
     token_id: str
     expires_at: datetime
+    issued_at: datetime
+    # What the link acts on: "all", "topic:<key>" or "list:<id>".
+    scope: str = "all"
 
 
 @dataclass(frozen=True)
@@ -62,9 +69,15 @@ class TokenSigner:
         self.key_id = hashlib.sha256(secret).hexdigest()[:16]
 
     def issue(
-        self, purpose: TokenPurpose, subject_id: str, sender_id: str, lifetime: timedelta
+        self,
+        purpose: TokenPurpose,
+        subject_id: str,
+        sender_id: str,
+        lifetime: timedelta,
+        *,
+        scope: str | None = None,
     ) -> str:
-        return self.issue_token(purpose, subject_id, sender_id, lifetime).token
+        return self.issue_token(purpose, subject_id, sender_id, lifetime, scope=scope).token
 
     def issue_token(
         self,
@@ -74,6 +87,7 @@ class TokenSigner:
         lifetime: timedelta,
         *,
         token_id: str | None = None,
+        scope: str | None = None,
     ) -> IssuedToken:
         """Sign a token; ``token_id`` reuses a ``jti`` so that two links share one single use."""
         now = datetime.now(UTC)
@@ -86,6 +100,8 @@ class TokenSigner:
             "iat": int(now.timestamp()),
             "exp": int((now + lifetime).timestamp()),
         }
+        if scope is not None:
+            claims["scp"] = scope
         encoded = jwt.encode(
             claims, self._secret, algorithm=ALGORITHM, headers={"kid": self.key_id}
         )
@@ -122,7 +138,11 @@ class TokenSigner:
             raise TokenError("invalid") from None
 
         sender_id = claims.get("sid")
-        if not isinstance(sender_id, str):
+        scope = claims.get("scp", "all")
+        issued_at = claims.get("iat")
+        if not isinstance(sender_id, str) or not isinstance(scope, str):
+            raise TokenError("invalid")
+        if not isinstance(issued_at, int):
             raise TokenError("invalid")
         return TokenClaims(
             purpose=purpose,
@@ -130,4 +150,6 @@ class TokenSigner:
             sender_id=sender_id,
             token_id=str(claims["jti"]),
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+            issued_at=datetime.fromtimestamp(issued_at, UTC),
+            scope=scope,
         )

@@ -10,6 +10,13 @@ ADDRESS = re.compile(
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )
 
+# A DSN field holds one address, so a quoted local part (RFC 5321 4.1.2) or one with
+# repeated dots, which real mailboxes have, is accepted there.
+_LOOSE_ADDRESS = re.compile(
+    r'(?:"[^"\r\n]{1,64}"|[^\s<>"@;,()]{1,64})'
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+
 # Local parts of the addresses a mail system reports from, never a recipient.
 SYSTEM_LOCAL_PARTS = frozenset(
     {"mailer-daemon", "postmaster", "mail-daemon", "maildaemon", "root", "daemon", "nobody"}
@@ -24,7 +31,7 @@ def clean_address(value: str) -> str:
     """
     _, semicolon, rest = value.partition(";")
     candidate = rest if semicolon else value
-    match = ADDRESS.search(candidate)
+    match = ADDRESS.search(candidate) or _LOOSE_ADDRESS.search(candidate)
     return match.group(0).strip(".") if match else ""
 
 

@@ -7,18 +7,22 @@ an automatic reply is never read as an unsubscribe request.
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from email.message import Message
 
 from suppression.bounces import textreport
 from suppression.bounces.addresses import clean_address, first_code
 from suppression.bounces.dsn import RecipientStatus, recipients_of
 from suppression.bounces.feedback import classify_feedback, is_feedback
-from suppression.bounces.mime import header_text, walk
+from suppression.bounces.mailinglist import list_server_verdicts
+from suppression.bounces.mime import Walked, header_text, walk, walk_message
 from suppression.bounces.reasons import (
     REPLY_PATTERN,
     STATUS_PATTERN,
     class_of,
     decide_reason,
+    reason_from_text,
 )
 from suppression.bounces.replies import (
     auto_reply_verdicts,
@@ -26,7 +30,10 @@ from suppression.bounces.replies import (
     is_unsubscribe_request,
     unsubscribe_verdicts,
 )
+from suppression.bounces.vendors import filtering_gateway
 from suppression.bounces.verdict import BounceClass, Source, Verdict, not_bounce
+from suppression.bounces.webhooks import ses
+from suppression.bounces.webhooks.common import WebhookFormatError
 
 # Headers of the returned message that name the campaign: ours first, then common ones.
 CAMPAIGN_HEADERS = ("X-Sendguard-Campaign", "X-Campaign-ID", "X-Campaign")
@@ -39,7 +46,10 @@ def classify(raw: bytes) -> list[Verdict]:
     Never raises on malformed input: a message that carries no report gets
     one ``not_bounce`` verdict with an empty recipient.
     """
-    walked = walk(raw)
+    return _classify(walk(raw), forwarded=False)
+
+
+def _classify(walked: Walked, *, forwarded: bool) -> list[Verdict]:
     report = textreport.report_text(walked)
     original = textreport.original_headers(walked, "\n".join(walked.texts))
     message_id, campaign = _original_ids(original)
@@ -49,20 +59,49 @@ def classify(raw: bytes) -> list[Verdict]:
         if verdicts:
             return verdicts
 
+    listed = list_server_verdicts(walked, message_id, campaign)
+    if listed:
+        return listed
+    notified = _ses_notification(walked)
+    if notified:
+        return notified
+
     statuses = [item for block in walked.delivery_status for item in recipients_of(block)]
     if not statuses and "final-recipient:" in report.lower():
         # A DSN pasted as plain text instead of a message/delivery-status part.
         statuses = recipients_of(report[report.lower().find("final-recipient:") - 1 :])
+    attached = walked.original or original
+    if (
+        not statuses
+        and not forwarded
+        and attached is not None
+        and _is_forwarded(attached)
+        and textreport.looks_like_bounce(walked)
+    ):
+        # A relay's bounce that carries the next hop's, attached or quoted: the inner
+        # report gives the verdict. A person who forwards a bounce sends no bounce.
+        return _classify(walk_message(attached), forwarded=True)
     if statuses:
-        return [_from_status(item, report, message_id, campaign) for item in statuses]
+        return _gateway_filtered(
+            walked,
+            report,
+            [
+                _from_status(item, segment, message_id, campaign)
+                for item, segment in zip(statuses, _status_segments(report, statuses), strict=True)
+            ],
+        )
 
     if textreport.looks_like_bounce(walked) and not _is_plain_reply(walked.headers):
-        addresses = textreport.recipients(walked, report)
+        addresses = textreport.recipients(walked, report, original)
         if addresses:
-            return [
-                _from_text(segment, report, message_id, campaign)
-                for segment in textreport.segments(report, addresses)
-            ]
+            return _gateway_filtered(
+                walked,
+                report,
+                [
+                    _from_text(segment, report, message_id, campaign)
+                    for segment in textreport.segments(report, addresses)
+                ],
+            )
 
     if is_auto_reply(walked.headers):
         return auto_reply_verdicts(walked.headers, message_id, campaign) or [not_bounce()]
@@ -71,14 +110,61 @@ def classify(raw: bytes) -> list[Verdict]:
     return [not_bounce()]
 
 
+def _ses_notification(walked: Walked) -> list[Verdict]:
+    """Read an Amazon SES notification that SNS delivered by email as its JSON body."""
+    body = walked.texts[0].lstrip() if walked.texts else ""
+    if not body.startswith("{") or '"notificationType"' not in body[:200]:
+        return []
+    try:
+        # The JSON object is followed by SNS's unsubscribe footer.
+        message, _ = json.JSONDecoder().raw_decode(body)
+        events = ses.parse(ses.unwrap(message)) if isinstance(message, dict) else []
+    except (ValueError, WebhookFormatError):
+        return []
+    return [event.verdict for event in events]
+
+
+def _is_forwarded(original: Message) -> bool:
+    if original.get_content_type() != "multipart/report":
+        return False
+    report_type = original.get_param("report-type")
+    return isinstance(report_type, str) and report_type.lower() == "delivery-status"
+
+
+def _gateway_filtered(walked: Walked, report: str, verdicts: list[Verdict]) -> list[Verdict]:
+    """Read a gateway's user-unknown as a filter refusal unless its status is X.1.1."""
+    if not any(item.reason == "userunknown" for item in verdicts):
+        return verdicts
+    if not filtering_gateway(walked.headers, report):
+        return verdicts
+    return [
+        replace(item, reason="filtered", bounce_class=BounceClass.SOFT)
+        if item.reason == "userunknown" and item.status.partition(".")[2] != "1.1"
+        else item
+        for item in verdicts
+    ]
+
+
 def _is_plain_reply(headers: Message) -> bool:
-    return header_text(headers, "Auto-Submitted").lower().startswith("auto-replied") and not (
-        textreport.looks_like_bounce_sender(headers)
-    )
+    # RFC 3834 section 3.3 recommends an empty Return-Path for replies too, so only the
+    # From header tells a mail system's bounce from a person's automatic reply.
+    return is_auto_reply(headers) and not textreport.is_bounce_from(headers)
 
 
-def _from_status(item: RecipientStatus, report: str, message_id: str, campaign: str) -> Verdict:
-    segment = textreport.segments(report, [item.recipient])[0] if report else None
+def _status_segments(
+    report: str, statuses: list[RecipientStatus]
+) -> list[textreport.Segment | None]:
+    """Cut the text part into the words about each DSN recipient, in the DSN's order."""
+    if not report:
+        return [None] * len(statuses)
+    addresses = list(dict.fromkeys(item.recipient for item in statuses))
+    by_address = {segment.recipient: segment for segment in textreport.segments(report, addresses)}
+    return [by_address.get(item.recipient) for item in statuses]
+
+
+def _from_status(
+    item: RecipientStatus, segment: textreport.Segment | None, message_id: str, campaign: str
+) -> Verdict:
     segment_text = segment.text if segment else ""
     status = item.status
     embedded = first_code(STATUS_PATTERN, item.diagnostic)
@@ -93,9 +179,17 @@ def _from_status(item: RecipientStatus, report: str, message_id: str, campaign: 
         # Without a Diagnostic-Code, the server's reply quoted in the text part stands in.
         diagnostic = item.diagnostic or textreport.reply_text(segment_text)
         reason = decide_reason(diagnostic, segment_text, status, item.action, item.diagnostic_type)
+        # A disabled mailbox named in the Status comment beats the reply's generic words.
+        if reason_from_text(item.status_text) == "suspend":
+            reason = "suspend"
+    bounce_class = class_of(reason, status, reply_code)
+    if reason == "notaccept" and item.action == "delayed":
+        # A domain without a mail exchanger gains none by waiting (RFC 7505 section 4),
+        # even when the reporting MTA keeps the message queued.
+        bounce_class = BounceClass.HARD
     return Verdict(
         recipient=item.recipient,
-        bounce_class=class_of(reason, status, reply_code),
+        bounce_class=bounce_class,
         reason=reason,
         status=status,
         reply_code=reply_code,

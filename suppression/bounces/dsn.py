@@ -20,6 +20,8 @@ class RecipientStatus:
     diagnostic: str
     diagnostic_type: str
     remote_mta: str
+    # The comment some MTAs write after the code: "5.2.1 (mailbox disabled, ...)".
+    status_text: str = ""
 
 
 def fields_of(block: str) -> dict[str, str]:
@@ -54,14 +56,16 @@ def recipients_of(report: str) -> list[RecipientStatus]:
             continue
         diagnostic = fields.get("diagnostic-code", "")
         kind, semicolon, text = diagnostic.partition(";")
+        status_code, _, status_text = fields.get("status", "").partition(" ")
         found.append(
             RecipientStatus(
                 recipient=address,
                 action=fields.get("action", "").lower().split(" ")[0],
-                status=fields.get("status", "").split(" ")[0],
+                status=status_code,
                 diagnostic=text.strip() if semicolon else diagnostic,
                 diagnostic_type=kind.strip().lower() if semicolon else "",
                 remote_mta=clean_host(fields.get("remote-mta", "")),
+                status_text=status_text.strip(),
             )
         )
     return found

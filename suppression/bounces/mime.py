@@ -51,7 +51,13 @@ def header_text(message: Message, name: str) -> str:
         return ""
     try:
         if isinstance(value, email.header.Header):
-            return str(value)
+            # compat32 wraps a header with raw 8-bit bytes as charset "unknown-8bit";
+            # such bytes are UTF-8 far more often than anything else.
+            text = "".join(
+                chunk.decode(_known(charset), "replace") if isinstance(chunk, bytes) else chunk
+                for chunk, charset in email.header.decode_header(value)
+            )
+            return text
         text = str(value)
         if "=?" in text:
             pieces = email.header.decode_header(text)
@@ -62,6 +68,15 @@ def header_text(message: Message, name: str) -> str:
     except (LookupError, ValueError, UnicodeError, TypeError):
         return str(value).encode("utf-8", "replace").decode("utf-8", "replace")
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _known(charset: str | None) -> str:
+    return "utf-8" if charset in (None, "unknown-8bit") else str(charset)
+
+
+# Seven-bit encodings: a payload with 8-bit bytes under such a label was re-encoded
+# on the way (often to UTF-8) without its label being changed.
+_SEVEN_BIT_CHARSETS = frozenset({"iso-2022-jp", "iso-2022-kr", "us-ascii", "ascii"})
 
 
 def decode_part(part: Message) -> str:
@@ -75,6 +90,8 @@ def decode_part(part: Message) -> str:
         return raw[:MAX_TEXT_CHARS] if isinstance(raw, str) else ""
     payload = payload[: MAX_TEXT_CHARS * 2]
     charset = part.get_content_charset() or "utf-8"
+    if charset in _SEVEN_BIT_CHARSETS and not payload.isascii():
+        charset = "utf-8"
     try:
         text = payload.decode(charset, "replace")
     except (LookupError, ValueError):
@@ -118,11 +135,46 @@ def _with_found_boundary(message: Message, raw: bytes) -> Message:
     return parse(fixed + body) if count else message
 
 
+_ORIGINAL_PART = re.compile(
+    rb"(?im)^content-type:[ \t]*(?:message/rfc822|message/global|text/rfc822-headers)\b"
+)
+_BLANK_LINE = re.compile(rb"\r?\n[ \t]*\r?\n")
+_FORWARDED_REPORT = re.compile(rb"(?i)content-type:[ \t]*multipart/report")
+
+
+def without_returned_body(raw: bytes) -> bytes:
+    """Cut ``raw`` after the header block of the returned message.
+
+    Classification reads only those headers (Message-ID, campaign), and the
+    walk stops at that part, so parsing the returned body, often the largest
+    part, is wasted. A returned message that is itself a report (a relay's
+    bounce that carries the next hop's) is kept whole.
+    """
+    found = _ORIGINAL_PART.search(raw, 0, MAX_MESSAGE_BYTES)
+    if found is None:
+        return raw
+    part_headers_end = _BLANK_LINE.search(raw, found.end())
+    if part_headers_end is None:
+        return raw
+    returned_headers_end = _BLANK_LINE.search(raw, part_headers_end.end())
+    if returned_headers_end is None:
+        return raw
+    if _FORWARDED_REPORT.search(raw, part_headers_end.end(), returned_headers_end.start()):
+        return raw
+    return raw[: returned_headers_end.start()] + b"\n"
+
+
 def walk(raw: bytes) -> Walked:
     """Collect the report texts, DSN and ARF blocks and the returned message's headers."""
+    raw = without_returned_body(raw)
     message = parse(raw)
     if message.get_content_maintype() == "multipart" and not message.is_multipart():
         message = _with_found_boundary(message, raw)
+    return walk_message(message)
+
+
+def walk_message(message: Message) -> Walked:
+    """Walk an already parsed message, such as a bounce forwarded as an attachment."""
     walked = Walked(headers=message, content_type=message.get_content_type())
     report_type = message.get_param("report-type") if message.is_multipart() else None
     if isinstance(report_type, tuple):
@@ -154,6 +206,11 @@ def _visit(part: Message, walked: Walked, depth: int, budget: list[int]) -> None
             for child in children:
                 if isinstance(child, Message):
                     _visit(child, walked, depth + 1, budget)
+        return
+    if part.get_content_maintype() == "multipart":
+        # A multipart part whose boundary is missing or never used: its body is
+        # still the report, read as plain text.
+        walked.texts.append(decode_part(part))
         return
     if (
         part.get_content_maintype() == "text"

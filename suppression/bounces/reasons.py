@@ -17,20 +17,67 @@ from suppression.bounces.verdict import BounceClass
 # (a full mailbox that says "user") come before broad ones.
 _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
+        # au (KDDI) rejects mail stopped by its customers' reception filters with a
+        # user-unknown sentence that names no address ("550 : User unknown"). For a
+        # mailbox that does not exist, the address stands between the code and the colon.
+        "filtered",
+        (r"\b5\d\d:? : user unknown",),
+    ),
+    (
         # Google Groups refusals name the group help page in every language they come in.
         "rejected",
         (r"groups\.google\.com/support", r"'send mail as'", r"from: domain is invalid"),
     ),
     (
         "notcompliantrfc",
-        (r"multiple addresses in from", r"headers? are not accepted"),
+        (
+            r"multiple addresses in from",
+            r"headers? are not accepted",
+            r"not rfc ?(?:5322|2822) compliant",
+        ),
     ),
     ("networkerror", (r"dns query failed",)),
-    ("expired", (r"message expired", r"delivery failed \d+ attempts")),
+    (
+        # Microsoft's directory-based edge blocking refuses a recipient that is not in the
+        # tenant's directory with these words and a 5.4.1 or 5.7.1 status.
+        "userunknown",
+        (r"recipient address rejected: access denied",),
+    ),
+    # InterScan's only sentence for a recipient its next hop refused.
+    ("userunknown", (r"unable to deliver message to <[^>]+> \(and other recipients",)),
+    # Facebook's refusal code RCP-P2: the recipient's own settings refuse the mail.
+    ("filtered", (r"refused due to recipient preferences",)),
+    # A reply that names only a host name as missing: "553 mx.example.net does not exist".
+    (
+        "hostunknown",
+        (r"\b5\d\d [a-z0-9-]+(?:\.[a-z0-9-]+)+ does not exist", r"\bhost \S+ not found"),
+    ),
+    # Null MX (RFC 7505) as Exim words it.
+    ("notaccept", (r"indicated no smtp service",)),
+    ("policyviolation", (r"host network not allowed",)),
+    ("blocked", (r"invalid ip for sending",)),
+    ("syntaxerror", (r"malformed (?:recipient )?address", r"incorrectly constructed")),
+    (
+        # A delay warning: the MTA keeps the message queued and will retry.
+        "expired",
+        (
+            r"message expired",
+            r"delivery failed \d+ attempts",
+            r"warning message only",
+            r"will be retried for",
+            # An X3 gateway's words for a route it could not find before giving up.
+            r"could not find a gateway for",
+            # Zoho's words for a host it keeps trying.
+            r"host not reachable",
+        ),
+    ),
     ("systemfull", (r"insufficient (?:disk|system) (?:space|storage)",)),
     ("speeding", (r"receiving mail at a rate",)),
     ("toomanyconn", (r"connection rate limit",)),
-    ("suspend", (r"temporar(?:y|ily) locked",)),
+    (
+        "suspend",
+        (r"temporar(?:y|ily) locked", r"account that you tried to reach is (?:disabled|inactive)"),
+    ),
     ("userunknown", (r"check if (?:the )?address is correct",)),
     ("policyviolation", (r"content presents a potential",)),
     (
@@ -120,6 +167,7 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"(?:recipient|mailbox|user|address) (?:does not|doesn't) exist",
             r"mailbox (?:not found|unavailable)",
             r"invalid (?:recipient|mailbox)",
+            r"no valid recipients",
         ),
     ),
     (
@@ -394,7 +442,8 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "notcompliantrfc",
         (
-            r"rfc ?(?:2822|5322|822|5321|2821)",
+            # Not "rfc822;", the address type of a DSN field (RFC 3464 section 2.3.2).
+            r"rfc ?(?:2822|5322|822|5321|2821)(?!;)",
             r"not (?:rfc )?complian",
             r"multiple "
             r"(?:from|date|to|subject|message-id) (?:headers|addresses)",
@@ -658,13 +707,25 @@ _COMMAND_PHRASE = re.compile(
     r"(?i)(?:in reply to|after|while sending|smtp command\W{0,10}|command\s*:)\s*"
     r"(?:end of\s+)?(mail from|rcpt to|data|mail|rcpt)\b"
 )
+_RCPT_HINT = re.compile(r"(?i)\[rcpt_to\]|recipient address rejected")
 _TRANSCRIPT = re.compile(r"(?im)^>>>\s*(mail|rcpt|data)\b[^\n]*\n(?:[^\n]*\n)?<<<\s*[45]\d\d")
 
 
 def smtp_command(text: str) -> str:
     """Return the SMTP command the refusal answered (``MAIL``, ``RCPT``, ``DATA``), or ``""``."""
     match = _COMMAND_PHRASE.search(text) or _TRANSCRIPT.search(text)
-    return match.group(1).split(" ")[0].upper() if match else ""
+    if match:
+        return match.group(1).split(" ")[0].upper()
+    # Yahoo tags the refusal "[RCPT_TO]"; Postfix words every RCPT refusal the same way.
+    return "RCPT" if _RCPT_HINT.search(text) else ""
+
+
+# La Poste's code LPN007_416 gives the same reason in French and English.
+_NO_ACCOUNT = re.compile(r"doesn't have an? \S+ account|adresse destinataire invalide")
+
+
+# Causes that a delay report names and that stay the cause when the message expires.
+_DELAY_CAUSES = frozenset({"notaccept", "mailboxfull"})
 
 
 def weak_reason_from_text(text: str) -> str:
@@ -677,7 +738,9 @@ def decide_reason(
 ) -> str:
     """Pick the reason from the server's reply, a precise status, then the surrounding report."""
     if action == "delayed":
-        return "expired"
+        # A delay is an expiry in the making, unless the reply names a lasting cause.
+        named = reason_from_text(diagnostic or context)
+        return named if named in _DELAY_CAUSES else "expired"
     if diagnostic_type == "x-unix":
         # Sendmail writes the X-Unix type with the exit status of a local delivery program.
         return "mailererror"
@@ -704,10 +767,20 @@ def decide_reason(
         return "exceedlimit"
     # A recipient refused after DATA was refused for the content, not the address,
     # unless the server gave the precise X.1.1 "bad destination mailbox" status.
-    if reason == "userunknown" and command == "DATA" and detail != "1.1":
+    # Yahoo checks recipients only at the end of DATA, in words that name the account.
+    if (
+        reason == "userunknown"
+        and command == "DATA"
+        and detail != "1.1"
+        and not _NO_ACCOUNT.search(diagnostic.lower())
+    ):
         return "filtered"
     if reason in ("userunknown", "hostunknown", "onhold", "blocked") and command == "MAIL":
         return "rejected"
+    # RFC 3463 X.2.0 and X.2.1 concern the mailbox, not the address: a user-unknown
+    # sentence with them, outside the RCPT step, is a filter of the recipient's.
+    if reason == "userunknown" and detail in ("2.0", "2.1") and command != "RCPT":
+        return "filtered"
     # A DNS failure that the reporting MTA would retry is not a lasting hostunknown.
     if reason == "hostunknown" and temporary:
         return "networkerror"

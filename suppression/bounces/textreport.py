@@ -22,8 +22,8 @@ _SEPARATOR = re.compile(
     r"headers? of (?:the )?(?:original|returned) message|"
     r"the headers? (?:and (?:the )?(?:top|first) .{0,20})?(?:of|from) (?:the|this|your) "
     r"(?:original )?message|copy of the (?:original )?message|"
-    r"undelivered message (?:headers )?follows|message that (?:you|was) sent)"
-    r"|content-type:\s*message/rfc822|return-path:\s*<|received:\s+from\s)"
+    r"undelivered message (?:headers )?follows|message that (?:you|was) sent|original message:$)"
+    r"|content-type:\s*message/rfc822|return-path:\s*<|received:\s*from\s)"
 )
 
 _BOUNCE_SUBJECT = re.compile(
@@ -55,13 +55,27 @@ def report_text(walked: Walked) -> str:
     return text[: match.start()] if match else text
 
 
+def is_bounce_from(headers: Message) -> bool:
+    return bool(_BOUNCE_SENDER.search(header_text(headers, "From")))
+
+
 def looks_like_bounce_sender(headers: Message) -> bool:
     sender = header_text(headers, "From") + header_text(headers, "Return-Path")
     return bool(_BOUNCE_SENDER.search(sender)) or headers.get("Return-Path", "").strip() == "<>"
 
 
+# Opening lines that only reports of a failed delivery carry, whoever sends them
+# (Verizon's gateways write them from an ordinary subscriber address).
+_BOUNCE_OPENING = re.compile(
+    r"(?im)^(?:error: invalid user address|error message below:|"
+    r"message could not be delivered to mobile)"
+)
+
+
 def looks_like_bounce(walked: Walked) -> bool:
     if walked.delivery_status or walked.report_type.lower() == "delivery-status":
+        return True
+    if walked.texts and _BOUNCE_OPENING.search(walked.texts[0][:2000]):
         return True
     if walked.headers.get("X-Failed-Recipients"):
         return True
@@ -70,15 +84,22 @@ def looks_like_bounce(walked: Walked) -> bool:
     return bool(_BOUNCE_SUBJECT.search(header_text(walked.headers, "Subject")))
 
 
-def recipients(walked: Walked, report: str) -> list[str]:
-    """Return the recipients the report names, without the mail system's and the sender's own."""
+def recipients(walked: Walked, report: str, original: Message | None = None) -> list[str]:
+    """Return the recipients the report names, without the mail system's and the sender's own.
+
+    ``original`` is the returned message's header block when it was quoted as text.
+    """
+    original = walked.original if original is None else original
     excluded = addresses_in(header_text(walked.headers, "To") + header_text(walked.headers, "From"))
-    if walked.original is not None:
-        excluded += addresses_in(header_text(walked.original, "From"))
+    if original is not None:
+        excluded += addresses_in(header_text(original, "From"))
 
     failed = addresses_in(header_text(walked.headers, "X-Failed-Recipients"))
     if failed:
         return failed
+    listed = _listed_failures(report)
+    if listed:
+        return listed
 
     found = [
         address
@@ -88,15 +109,52 @@ def recipients(walked: Walked, report: str) -> list[str]:
     ]
     if found:
         return found
-    if walked.original is not None:
-        return addresses_in(header_text(walked.original, "To"))[:1]
-    return []
+    if original is not None:
+        named = addresses_in(header_text(original, "To"))[:1]
+        if named:
+            return named
+    # A report about a mail system's own address ("postmaster@...") names only that.
+    return [
+        address
+        for address in addresses_in(report)
+        if not any(same_address(address, other) for other in excluded)
+    ][:1]
+
+
+# Exim lists the failed addresses, one a line, after this sentence; the list names
+# recipients even when one of them is also the sender's own address.
+_FAILED_LIST = re.compile(r"(?i)following address(?:\(es\)|es)?\s+failed:[ \t]*\n")
+_LISTED_LINE = re.compile(r"^[ \t]*<?(\S+@[^\s>:]+)>?:?[ \t]*$")
+
+
+def _listed_failures(report: str) -> list[str]:
+    match = _FAILED_LIST.search(report)
+    if match is None:
+        return []
+    found = []
+    for line in report[match.end() : match.end() + 4000].splitlines():
+        listed = _LISTED_LINE.match(line)
+        if listed:
+            found.extend(addresses_in(listed.group(1)))
+    return list(dict.fromkeys(found))
+
+
+def _first_mention(lowered: str, address: str) -> int:
+    """Return where the report starts to speak of ``address``: a line it opens, else any."""
+    # str.find, not a regex per address: compiling one per report costs more than the rest.
+    first = position = lowered.find(address)
+    while position >= 0:
+        line_start = lowered.rfind("\n", 0, position) + 1
+        if not lowered[line_start:position].strip(' \t<"'):
+            return line_start
+        position = lowered.find(address, position + 1)
+    return max(first, 0)
 
 
 def segments(report: str, addresses: list[str]) -> list[Segment]:
     """Cut the report into the text about each recipient, from its first mention to the next."""
     lowered = report.lower()
-    starts = [max(lowered.find(address.lower()), 0) for address in addresses]
+    starts = [_first_mention(lowered, address.lower()) for address in addresses]
     result = []
     for position, address in enumerate(addresses):
         if len(addresses) == 1:
@@ -123,6 +181,8 @@ _REPLY_START = re.compile(
     r"(?i)(?:said|returned was|failed with|remote host said|server replied|"
     r"error from remote mail server after [^:\n]{0,80}:(?:\s*host [^:\n]{0,120}:)?)\s*"
     r"|(?:^|(?<=[\s>:(]))(?=[45]\d\d[ -][^\n]{3})"
+    # Sendmail's local delivery agent names the cause a line before the SMTP reply.
+    r"|(?im:^(?=mail\.local: ))"
 )
 
 
