@@ -18,6 +18,7 @@ from sqlmodel import Session
 from compliance.core import api_keys
 from compliance.core.blind_index import BlindIndexer
 from compliance.core.context import Services
+from compliance.core.csrf import CsrfGuard
 from compliance.core.db import make_engine
 from compliance.core.dkim_signing import load_dkim_signer
 from compliance.core.errors import install_error_handlers
@@ -36,7 +37,13 @@ from compliance.core.tokens import TokenSigner
 from compliance.presend import domains as domains_router
 from compliance.presend import router as presend_router
 from compliance.presend import screening as screening_router
-from consent import ledger_router, signup_form, topics_router
+from consent import (
+    ledger_router,
+    preference_pages,
+    preferences_router,
+    signup_form,
+    topics_router,
+)
 from consent import pages as consent_pages
 from consent import router as consent_router
 from consent.maintenance import run_maintenance
@@ -93,6 +100,9 @@ def open_runtime(settings: Settings, jinja: Environment | None = None) -> Runtim
         transport=make_transport(settings.smtp_url, settings.resolved_outbox_dir),
         signer=StatementSigner(keyring.master_key),
         fingerprints=ClientFingerprinter(keyring.master_key),
+        csrf=CsrfGuard(
+            keyring.master_key, secure_cookie=settings.public_url.startswith("https://")
+        ),
     )
     return Runtime(engine, keystore_engine, services)
 
@@ -180,6 +190,8 @@ def create_app(
     app.include_router(signup_form.api_router)
     app.include_router(signup_form.page_router)
     app.include_router(consent_pages.router)
+    app.include_router(preference_pages.router)
+    app.include_router(preferences_router.router)
     app.include_router(screening_router.router)
     app.include_router(lists_router.router)
     app.include_router(suppression_router.router)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -52,10 +51,17 @@ def facts_from_records(contact: Contact, records: Sequence[ConsentRecord]) -> Re
         for record in records
         if record.action == ConsentAction.CONFIRMED and record.confirms_record_id is not None
     }
+    # A withdrawal that a reviewed reversal undid (a link scanner's click,
+    # not the person's) no longer counts.
+    reversed_ids = {
+        record.confirms_record_id
+        for record in records
+        if record.action == ConsentAction.UPDATED and record.source == "reversal"
+    }
     withdrawals = [
         (record.created_at, _topics(record))
         for record in records
-        if record.action == ConsentAction.WITHDRAWN
+        if record.action == ConsentAction.WITHDRAWN and record.id not in reversed_ids
     ]
 
     evidence: list[ConsentEvidence] = []
@@ -114,16 +120,24 @@ def judge(
     topic: str | None,
     default_regime: Regime,
 ) -> BasisVerdict:
-    """Evaluate ``facts``; without a topic, any topic's consent counts.
+    """Evaluate ``facts`` for one topic, or for any topic when ``topic`` is None.
 
-    ``consent.basis.evaluate`` treats a send without a topic strictly (only
-    records without topics cover it). A screen without a topic asks a wider
-    question, "may this sender mail this person at all", so every record is
-    read as covering it; a screen for one topic stays strict.
+    A screen without a topic asks "may this sender mail this person at all":
+    each topic the records name is judged on its own, and the first valid
+    one answers. Judging topic by topic keeps a withdrawal from one topic
+    from ending the consent given for another.
     """
-    if topic is None:
-        facts = replace(facts, evidence=tuple(replace(item, topics=()) for item in facts.evidence))
-    return evaluate(facts, at, topic=topic, default_regime=default_regime)
+    if topic is not None:
+        return evaluate(facts, at, topic=topic, default_regime=default_regime)
+    topics = sorted({name for item in facts.evidence for name in item.topics})
+    if not topics:
+        return evaluate(facts, at, topic=None, default_regime=default_regime)
+    verdicts = [evaluate(facts, at, topic=name, default_regime=default_regime) for name in topics]
+    valid = [verdict for verdict in verdicts if verdict.valid]
+    if valid:
+        return valid[0]
+    informative = [verdict for verdict in verdicts if verdict.code != "topic_not_covered"]
+    return (informative or verdicts)[0]
 
 
 def verdicts_for_digests(

@@ -8,7 +8,7 @@ no CSRF token; the signed token in the path is what authorises it.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from compliance.core.context import AppServices, Services
 from compliance.core.db import DbSession
@@ -103,92 +103,6 @@ def confirm(token: str, request: Request, session: DbSession, services: AppServi
         already_confirmed=outcome.already_confirmed,
         still_suppressed=bool(outcome.still_suppressed),
     )
-
-
-@router.get("/p/{token}")
-def preference_center(
-    token: str, request: Request, session: DbSession, services: AppServices
-) -> Response:
-    try:
-        contact = signup.contact_from_token(session, services, token, TokenPurpose.PREFERENCES)
-    except service.LinkError as error:
-        return link_error(request, services, error.reason)
-
-    lang = page_locale(request, services, contact)
-    subscriptions = service.subscriptions_of(session, contact)
-    return render(
-        request,
-        services,
-        "pages/preferences.html",
-        lang,
-        subscriptions=subscriptions,
-        unsubscribed=contact.status == ContactStatus.UNSUBSCRIBED,
-        result=request.query_params.get("result"),
-    )
-
-
-@router.post("/p/{token}/unsubscribe")
-def preference_center_unsubscribe(
-    token: str, request: Request, session: DbSession, services: AppServices
-) -> Response:
-    try:
-        contact = signup.contact_from_token(session, services, token, TokenPurpose.PREFERENCES)
-        changed = service.unsubscribe_all(session, services, contact, source="preference_center")
-    except service.LinkError as error:
-        return link_error(request, services, error.reason)
-
-    lang = page_locale(request, services, contact)
-    # Post/Redirect/Get: the result is the preference page itself, so
-    # reloading it or switching its language repeats no POST.
-    result = "unsubscribed" if changed else "already"
-    return RedirectResponse(
-        f"/p/{token}?lang={lang}&result={result}", status_code=303, headers=_PAGE_HEADERS
-    )
-
-
-@router.get("/u/{token}")
-def unsubscribe_page(
-    token: str, request: Request, session: DbSession, services: AppServices
-) -> Response:
-    try:
-        contact = signup.contact_from_token(session, services, token, TokenPurpose.UNSUBSCRIBE)
-    except service.LinkError as error:
-        return link_error(request, services, error.reason)
-
-    lang = page_locale(request, services, contact)
-    return render(
-        request,
-        services,
-        "pages/unsubscribe.html",
-        lang,
-        unsubscribed=contact.status == ContactStatus.UNSUBSCRIBED,
-    )
-
-
-@router.post("/u/{token}")
-async def unsubscribe(
-    token: str, request: Request, session: DbSession, services: AppServices
-) -> Response:
-    """Unsubscribe from everything: the page's button or an RFC 8058 one-click POST."""
-    # RFC 8058 section 3.1: the body carries List-Unsubscribe=One-Click, sent
-    # as application/x-www-form-urlencoded or multipart/form-data.
-    form = await request.form()
-    one_click = form.get("List-Unsubscribe") == "One-Click"
-    try:
-        contact = signup.contact_from_token(session, services, token, TokenPurpose.UNSUBSCRIBE)
-        changed = service.unsubscribe_all(
-            session, services, contact, source="one_click" if one_click else "unsubscribe_page"
-        )
-    except service.LinkError as error:
-        if one_click:
-            return Response(status_code=_LINK_STATUS[error.reason], headers=_PAGE_HEADERS)
-        return link_error(request, services, error.reason)
-
-    if one_click:
-        # RFC 8058 section 3.2: the mailbox provider needs a 2xx and no redirect.
-        return Response(status_code=200, headers=_PAGE_HEADERS)
-    lang = page_locale(request, services, contact)
-    return render(request, services, "pages/unsubscribed.html", lang, already=not changed)
 
 
 @router.get("/r/{token}")

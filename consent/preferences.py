@@ -87,7 +87,12 @@ def record_preference_event(
 
 
 def _ledger_record(
-    session: Session, contact: Contact, action: ConsentAction, topics: Sequence[str], source: str
+    session: Session,
+    contact: Contact,
+    action: ConsentAction,
+    topics: Sequence[str],
+    source: str,
+    confirms_record_id: int | None = None,
 ) -> ConsentRecord:
     return ledger.append(
         session,
@@ -100,6 +105,7 @@ def _ledger_record(
             regime="gdpr",
             source=source,
             language=contact.locale,
+            confirms_record_id=confirms_record_id,
             prev_hash="",
             record_hash="",
         ),
@@ -167,6 +173,8 @@ def unsubscribe_scope(
             session, services, contact, source=method.value, event_ref=event_ref
         )
     if changed:
+        # Stamped after the change, so the event follows the ledger records it caused.
+        event.created_at = utcnow()
         session.add(event)
         session.flush()
         log.info(
@@ -482,7 +490,18 @@ def reverse_unsubscribes(
 
         lift_for_event(session, sender_id, f"preference:{event.id}", actor, justification)
         topics = _restore_subscriptions(session, contact, event)
-        _ledger_record(session, contact, ConsentAction.UPDATED, topics, "reversal")
+        # The reversal points at the withdrawal it undoes: the ledger keeps
+        # both, and the lawful-basis rules skip a reversed withdrawal.
+        withdrawal = session.exec(
+            select(ConsentRecord.id)
+            .where(
+                ConsentRecord.contact_id == contact.id,
+                ConsentRecord.action == ConsentAction.WITHDRAWN,
+                col(ConsentRecord.created_at) <= event.created_at,
+            )
+            .order_by(col(ConsentRecord.id).desc())
+        ).first()
+        _ledger_record(session, contact, ConsentAction.UPDATED, topics, "reversal", withdrawal)
         event.reversed_at = utcnow()
         event.reversed_by = actor
         session.add(event)

@@ -21,6 +21,8 @@ from consent.models import (
     ConsentRecord,
     Contact,
     ContactStatus,
+    PreferenceEvent,
+    SelfServiceRequest,
     Subscription,
     SubscriptionStatus,
 )
@@ -158,8 +160,22 @@ def erase_contact(
         select(ConsentRecord.id).where(ConsentRecord.contact_id == contact.id)
     ).all()
 
+    # Preference events hold client fingerprints, and self-service rows
+    # link the contact to its requests: both go with the person.
+    for event in session.exec(
+        select(PreferenceEvent).where(PreferenceEvent.contact_id == contact.id)
+    ):
+        session.delete(event)
+    for request in session.exec(
+        select(SelfServiceRequest).where(SelfServiceRequest.contact_id == contact.id)
+    ):
+        session.delete(request)
+
     contact.email_ciphertext = None
     contact.email_index = None
+    contact.name_ciphertext = None
+    contact.pending_email_ciphertext = None
+    contact.pending_email_token_id = None
     contact.status = ContactStatus.ERASED
     contact.erased_at = utcnow()
     session.add(contact)

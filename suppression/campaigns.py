@@ -14,7 +14,14 @@ from compliance.core.audit import record_event
 from compliance.core.errors import Conflict, InvalidInput, NotFound, safe_id
 from compliance.core.i18n import N_
 from compliance.core.models import utcnow
-from suppression.models import Campaign, CampaignList, DeliveryEvent, EventKind, MailingList
+from suppression.models import (
+    BounceEvent,
+    Campaign,
+    CampaignList,
+    DeliveryEvent,
+    EventKind,
+    MailingList,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -255,7 +262,19 @@ def delete_contact_events(
                 )
             )
         )
-    for row in rows:
+    bounces: list[BounceEvent] = []
+    if digests:
+        # Bounce and complaint events are by blind index only, but they
+        # still describe the person: they go too.
+        bounces = list(
+            session.exec(
+                select(BounceEvent).where(
+                    BounceEvent.sender_id == sender_id,
+                    col(BounceEvent.blind_index).in_(list(digests)),
+                )
+            )
+        )
+    for row in [*rows, *bounces]:
         session.delete(row)
     session.flush()
-    return len(rows)
+    return len(rows) + len(bounces)

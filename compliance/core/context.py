@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from jinja2 import Environment
 
 from compliance.core.blind_index import BlindIndexer
+from compliance.core.csrf import CsrfGuard
 from compliance.core.fingerprint import ClientFingerprinter
 from compliance.core.keystore import KeyStore
 from compliance.core.mail import MailTransport
@@ -29,6 +30,7 @@ class Services:
     transport: MailTransport
     signer: StatementSigner
     fingerprints: ClientFingerprinter
+    csrf: CsrfGuard
 
 
 def get_services(request: Request) -> Services:

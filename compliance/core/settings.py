@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # of the whole ledger detectable.
     consent_checkpoint_dir: Path | None = None
     consent_checkpoint_interval_hours: int = Field(default=24, gt=0)
+    # An address that accepts unsubscribe requests by email; when set, the
+    # List-Unsubscribe header carries a mailto URI after the https one.
+    unsubscribe_mailto: str | None = None
     # DKIM signing of Sendguard's own emails (confirmation, reminder,
     # receipt). All three set, or none.
     dkim_domain: str | None = None

@@ -29,7 +29,10 @@ def app(settings: Settings) -> FastAPI:
 
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    # https, like PUBLIC_URL: the pages' CSRF cookie is Secure there.
+    with TestClient(
+        app, base_url="https://sendguard.test", raise_server_exceptions=False
+    ) as test_client:
         yield test_client
 
 
@@ -118,3 +121,10 @@ def signup(form_id: str, email: str, **overrides: object) -> dict[str, object]:
     }
     body.update(overrides)
     return body
+
+
+def csrf_field(page_html: str) -> str:
+    """Return the CSRF field of the first form of a page (the cookie is in the client)."""
+    match = re.search(r'name="csrf" value="([0-9a-f]{64})"', page_html)
+    assert match is not None, "the page has no CSRF field"
+    return match.group(1)

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from compliance.core.tokens import TokenPurpose
 from consent.models import ConsentRecord, Contact
 from suppression.models import SuppressionEntry
-from tests.api.conftest import Tenant, deliver, link_in, make_tenant, signup
+from tests.api.conftest import Tenant, csrf_field, deliver, link_in, make_tenant, signup
 
 ADDRESS = "bob@example.org"
 
@@ -40,10 +40,10 @@ def test_preference_center_unsubscribes_all(client: TestClient, tenant: Tenant) 
 
     page = client.get(links["preferences"])
     assert page.status_code == 200
-    assert "newsletter" in page.text
+    assert "Newsletter" in page.text
     assert page.headers["referrer-policy"] == "no-referrer"
 
-    done = client.post(links["preferences"] + "/unsubscribe")
+    done = client.post(links["preferences"] + "/unsubscribe", data={"csrf": csrf_field(page.text)})
     assert done.status_code == 200
     assert "You are unsubscribed" in done.text
     with Session(client.app.state.engine) as session:  # type: ignore[attr-defined]
@@ -191,13 +191,18 @@ def test_one_click_multipart_body(client: TestClient, tenant: Tenant) -> None:
 def test_preference_result_survives_language_switch(client: TestClient, tenant: Tenant) -> None:
     links = confirmed_subscriber(client, tenant)
 
-    posted = client.post(links["preferences"] + "/unsubscribe", follow_redirects=False)
+    page = client.get(links["preferences"])
+    posted = client.post(
+        links["preferences"] + "/unsubscribe",
+        data={"csrf": csrf_field(page.text)},
+        follow_redirects=False,
+    )
     assert posted.status_code == 303
     target = posted.headers["location"]
     switched = client.get(target.replace("lang=en", "lang=fr"))
 
     assert switched.status_code == 200
-    assert "Vous êtes désinscrit de tous les e-mails." in switched.text
+    assert "Vous êtes désinscrit de tous les e-mails" in switched.text
 
 
 def test_admin_cannot_revoke_own_key(client: TestClient, tenant: Tenant) -> None:

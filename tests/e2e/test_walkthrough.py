@@ -186,11 +186,18 @@ def test_subscriber_journey_end_to_end(service: Service) -> None:
         preferences = client.get(preferences_url)
         assert preferences.status_code == 200
         assert "Gérer mes préférences" in preferences.text
-        assert "nouveautes" in preferences.text
+        assert "Nouveautés" in preferences.text
         english = client.get(preferences_url, params={"lang": "en"})
         assert "Manage my preferences" in english.text
 
-        done = client.post(f"{preferences_url}/unsubscribe", follow_redirects=True)
+        # Forms carry a CSRF field matching the cookie the page set.
+        field = re.search(r'name="csrf" value="([0-9a-f]{64})"', english.text)
+        assert field is not None
+        refused = client.post(f"{preferences_url}/unsubscribe", data={"csrf": "0" * 64})
+        assert refused.status_code == 403
+        done = client.post(
+            f"{preferences_url}/unsubscribe", data={"csrf": field.group(1)}, follow_redirects=True
+        )
         assert done.status_code == 200
         assert "Vous êtes désinscrit" in done.text
 

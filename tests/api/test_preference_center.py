@@ -1,0 +1,351 @@
+"""The preference center, scoped one-click unsubscribes, self-service and their events."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from consent.models import Contact, PreferenceEvent
+from dsr.models import DataSubjectRequest
+from suppression.models import SuppressionEntry
+from tests.api.conftest import Tenant, csrf_field, deliver, link_in, signup
+
+ADDRESS = "margot@example.org"
+
+
+def _engine(client: TestClient) -> Any:
+    return client.app.state.engine  # type: ignore[attr-defined]
+
+
+def _subscribe_and_confirm(client: TestClient, tenant: Tenant, address: str = ADDRESS) -> str:
+    """Return the preference path of the welcome email."""
+    client.post("/v1/subscribe", json=signup(tenant.form_id, address))
+    client.post(link_in(deliver(client)[0], "/c/"))
+    return link_in(deliver(client)[0], "/p/")
+
+
+def _contact(client: TestClient) -> Contact:
+    with Session(_engine(client)) as session:
+        return session.exec(select(Contact)).one()
+
+
+def _post_form(client: TestClient, page: str, action: str, **fields: str) -> Any:
+    shown = client.get(page)
+    return client.post(
+        f"{page}/{action}", data={"csrf": csrf_field(shown.text), **fields}, follow_redirects=True
+    )
+
+
+def _headers(client: TestClient, tenant: Tenant, scope: str) -> dict[str, str]:
+    contact_id = _contact(client).id
+    response = client.post(
+        f"/v1/contacts/{contact_id}/unsubscribe-headers",
+        json={"scope": scope},
+        headers=tenant.auth("sender"),
+    )
+    assert response.status_code == 200, response.text
+    headers: dict[str, str] = response.json()["headers"]
+    return headers
+
+
+def _one_click(client: TestClient, header: str) -> int:
+    path = header.split("<https://sendguard.test", 1)[1].split(">", 1)[0]
+    response = client.post(
+        path,
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    return response.status_code
+
+
+def _screen(client: TestClient, tenant: Tenant, **options: Any) -> dict[str, Any]:
+    response = client.post(
+        "/v1/screen",
+        json={"recipients": [ADDRESS], "require_consent": True, **options},
+        headers=tenant.auth("sender"),
+    )
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def test_list_link_unsubscribes_only_that_list(client: TestClient, tenant: Tenant) -> None:
+    _subscribe_and_confirm(client, tenant)
+    auth = tenant.auth("sender")
+    news = client.post("/v1/lists", json={"name": "News"}, headers=auth).json()["id"]
+    offers = client.post("/v1/lists", json={"name": "Offers"}, headers=auth).json()["id"]
+    for list_id in (news, offers):
+        client.post(f"/v1/lists/{list_id}/members", json={"add": [ADDRESS]}, headers=auth)
+
+    headers = _headers(client, tenant, f"list:{news}")
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert _one_click(client, headers["List-Unsubscribe"]) == 200
+
+    # Regression seen elsewhere: a link removing the contact from another list.
+    assert _screen(client, tenant, list_ids=[news])["removed"][0]["reason"] == "unsubscribe"
+    assert _screen(client, tenant, list_ids=[offers])["kept"] == [ADDRESS]
+    assert _screen(client, tenant)["kept"] == [ADDRESS]
+    assert _contact(client).status == "confirmed"
+
+
+def test_old_link_does_not_end_a_later_subscription(client: TestClient, tenant: Tenant) -> None:
+    _subscribe_and_confirm(client, tenant)
+    old = _headers(client, tenant, "all")["List-Unsubscribe"]
+    assert _one_click(client, old) == 200
+    assert _contact(client).status == "unsubscribed"
+
+    # The person subscribes again through a new double opt-in.
+    with Session(_engine(client)) as session:
+        contact = session.exec(select(Contact)).one()
+        contact.confirmation_sent_at = None
+        session.add(contact)
+        session.commit()
+    _subscribe_and_confirm(client, tenant)
+    assert _contact(client).status == "confirmed"
+
+    # A scanner replays the old link: 200 for the mailbox provider, no effect.
+    assert _one_click(client, old) == 200
+    assert _contact(client).status == "confirmed"
+    assert _screen(client, tenant)["kept"] == [ADDRESS]
+    page = client.get(old.split("<https://sendguard.test", 1)[1].split(">", 1)[0])
+    assert "This link is from an older email" in page.text
+
+
+def test_unsubscribe_page_shows_masked_address_and_changes_nothing(
+    client: TestClient, tenant: Tenant
+) -> None:
+    _subscribe_and_confirm(client, tenant)
+    header = _headers(client, tenant, "all")["List-Unsubscribe"]
+    path = header.split("<https://sendguard.test", 1)[1].split(">", 1)[0]
+
+    page = client.get(path)
+
+    assert page.status_code == 200
+    assert "m***@example.org" in page.text or "m*****@example.org" in page.text
+    assert ADDRESS not in page.text
+    assert _contact(client).status == "confirmed"
+    # The page's own button needs its CSRF field.
+    assert client.post(path, data={"csrf": "0" * 64}).status_code == 403
+    done = client.post(path, data={"csrf": csrf_field(page.text), "reason": "too_frequent"})
+    assert done.status_code == 200
+    assert _contact(client).status == "unsubscribed"
+
+
+def test_events_show_a_scanner_burst_and_admin_reverses_it(
+    client: TestClient, tenant: Tenant
+) -> None:
+    _subscribe_and_confirm(client, tenant)
+    header = _headers(client, tenant, "all")["List-Unsubscribe"]
+    assert _one_click(client, header) == 200
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+
+    listed = client.get(
+        "/v1/preference-events",
+        params={"since": since, "kind": "unsubscribe"},
+        headers=tenant.auth("sender"),
+    ).json()
+    [event] = listed["events"]
+    assert event["method"] == "one_click"
+    assert len(event["client_hash"]) == 64
+    assert listed["by_client"] == {event["client_hash"]: 1}
+
+    body = {"event_ids": [event["id"]], "justification": "Link scanner burst from one client."}
+    assert (
+        client.post(
+            "/v1/preference-events/reverse", json=body, headers=tenant.auth("sender")
+        ).status_code
+        == 403
+    )
+    reversed_ = client.post(
+        "/v1/preference-events/reverse", json=body, headers=tenant.auth("admin")
+    )
+    assert reversed_.json() == {"reversed_event_ids": [event["id"]], "skipped_event_ids": []}
+    assert _contact(client).status == "confirmed"
+    screened = _screen(client, tenant)
+    assert screened["kept"] == [ADDRESS], screened
+    with Session(_engine(client)) as session:
+        entry = session.exec(select(SuppressionEntry)).one()
+    assert entry.lift_justification == body["justification"]
+    again = client.post("/v1/preference-events/reverse", json=body, headers=tenant.auth("admin"))
+    assert again.json()["skipped_event_ids"] == [event["id"]]
+
+
+def test_topics_frequency_pause_and_name(client: TestClient, tenant: Tenant) -> None:
+    auth = tenant.auth("sender")
+    for key in ("agenda", "offres"):
+        client.post(
+            "/v1/topics",
+            json={
+                "key": key,
+                "name_en": key.title(),
+                "name_fr": key.title(),
+                "wording_en": f"I agree to receive {key}.",
+                "wording_fr": f"J'accepte de recevoir {key}.",
+            },
+            headers=auth,
+        )
+    client.post("/v1/subscribe", json=signup(tenant.form_id, ADDRESS, topics=["agenda"]))
+    client.post(link_in(deliver(client)[0], "/c/"))
+    page = link_in(deliver(client)[0], "/p/")
+
+    saved = client.get(page)
+    assert 'value="agenda" checked' in saved.text
+    done = _post_form(client, page, "topics", topics="offres")
+    assert "Your topics are saved." in done.text
+    contact_id = _contact(client).id
+    history = client.get(f"/v1/contacts/{contact_id}/consent", headers=tenant.auth("dpo")).json()
+    actions = [(record["action"], record["topics"]) for record in history["records"]]
+    assert ("withdrawn", ["agenda"]) in actions
+    assert ("confirmed", ["offres"]) in actions
+
+    assert (
+        "Your frequency is saved."
+        in _post_form(client, page, "frequency", frequency="monthly").text
+    )
+    assert (
+        "Choose one of the options" in _post_form(client, page, "frequency", frequency="daily").text
+    )
+
+    until = (datetime.now(UTC) + timedelta(days=20)).date().isoformat()
+    assert "Your emails are paused." in _post_form(client, page, "pause", until=until).text
+    removed = _screen(client, tenant)["removed"]
+    assert removed == [{"position": 0, "reason": "no_basis", "detail": "paused"}]
+    too_far = (datetime.now(UTC) + timedelta(days=500)).date().isoformat()
+    assert "choose a date" in _post_form(client, page, "pause", until=too_far).text
+    assert "Your emails are back on." in _post_form(client, page, "resume").text
+    assert _screen(client, tenant)["kept"] == [ADDRESS]
+
+    shown = _post_form(client, page, "name", name="<script>alert(1)</script> Margot")
+    assert "<script>alert(1)</script>" not in shown.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Margot" in shown.text
+    with Session(_engine(client)) as session:
+        stored = session.exec(select(Contact)).one().name_ciphertext
+    assert stored is not None and b"Margot" not in stored
+
+
+def test_new_address_is_used_only_after_its_confirmation(
+    client: TestClient, tenant: Tenant
+) -> None:
+    page = _subscribe_and_confirm(client, tenant)
+
+    sent = _post_form(client, page, "address", email="margot.new@example.org")
+    assert "We sent a confirmation link to the new address" in sent.text
+    [message] = deliver(client)
+    assert message["To"] == "margot.new@example.org"
+    assert _screen(client, tenant)["kept"] == [ADDRESS]
+
+    confirm = link_in(message, "/a/")
+    shown = client.get(confirm)
+    done = client.post(confirm, data={"csrf": csrf_field(shown.text)})
+    assert "Your address is updated" in done.text
+    moved = client.post(
+        "/v1/screen",
+        json={"recipients": [ADDRESS, "margot.new@example.org"], "require_consent": True},
+        headers=tenant.auth("sender"),
+    ).json()
+    assert moved["kept"] == ["margot.new@example.org"]
+    assert client.post(confirm, data={"csrf": csrf_field(shown.text)}).status_code == 410
+
+
+def test_download_needs_the_emailed_link_and_matches_the_export(
+    client: TestClient, tenant: Tenant
+) -> None:
+    page = _subscribe_and_confirm(client, tenant)
+    _post_form(client, page, "name", name='=HYPERLINK("http://evil")')
+
+    requested = _post_form(client, page, "download")
+    assert "We sent a link to download your data" in requested.text
+    [message] = deliver(client)
+    assert message["To"] == ADDRESS
+    unlock = link_in(message, "/s/")
+    shown = client.get(unlock)
+    assert "Download my data" in shown.text
+
+    as_json = client.post(unlock, data={"csrf": csrf_field(shown.text), "format": "json"})
+    assert as_json.headers["content-disposition"] == 'attachment; filename="my-data.json"'
+    export = as_json.json()
+    assert export["format"] == "sendguard.access-export"
+    assert export["contact"]["email"] == ADDRESS
+    assert [record["action"] for record in export["consent_history"]] == ["given", "confirmed"]
+    assert export["consent_history"][0]["user_agent"] == "testclient"
+
+    as_csv = client.post(unlock, data={"csrf": csrf_field(shown.text), "format": "csv"})
+    rows = list(csv.reader(io.StringIO(as_csv.text)))
+    assert rows[0] == ["section", "row", "field", "value"]
+    name = next(row for row in rows if row[0] == "contact" and row[2] == "name")
+    assert name[3].startswith("'=")
+    # A second request within five minutes sends no second email.
+    _post_form(client, page, "download")
+    assert deliver(client) == []
+
+
+def test_erasure_from_the_page_creates_a_dsr(client: TestClient, tenant: Tenant) -> None:
+    page = _subscribe_and_confirm(client, tenant)
+
+    _post_form(client, page, "erase")
+    unlock = link_in(deliver(client)[0], "/s/")
+    shown = client.get(unlock)
+    assert "Erasure is final" in shown.text
+    assert _contact(client).status == "confirmed"
+    done = client.post(unlock, data={"csrf": csrf_field(shown.text)})
+
+    assert "Your data is erased" in done.text
+    assert _contact(client).status == "erased"
+    with Session(_engine(client)) as session:
+        request = session.exec(select(DataSubjectRequest)).one()
+        assert request.type == "erasure"
+        assert request.verification_method == "email_code"
+        assert session.exec(select(PreferenceEvent)).all() == []
+    assert _screen(client, tenant)["removed"][0]["reason"] == "erased"
+    assert client.get(page).status_code == 410
+
+
+def test_magic_link_answers_the_same_for_unknown_addresses(
+    client: TestClient, tenant: Tenant
+) -> None:
+    _subscribe_and_confirm(client, tenant)
+    form = f"/m/{tenant.form_id}"
+
+    answers = []
+    for address in (ADDRESS, "nobody@example.org"):
+        shown = client.get(form)
+        posted = client.post(form, data={"csrf": csrf_field(shown.text), "email": address})
+        answers.append((posted.status_code, posted.text))
+
+    assert answers[0] == answers[1]
+    [message] = deliver(client)
+    assert message["To"] == ADDRESS
+    assert client.get(link_in(message, "/p/")).status_code == 200
+
+
+def test_revoked_links_stop_working(client: TestClient, tenant: Tenant) -> None:
+    page = _subscribe_and_confirm(client, tenant)
+    contact_id = _contact(client).id
+
+    revoked = client.post(f"/v1/contacts/{contact_id}/links/revoke", headers=tenant.auth("dpo"))
+
+    assert revoked.status_code == 200
+    gone = client.get(page + "?lang=en")
+    assert gone.status_code == 410
+    assert "This link has been revoked" in gone.text
+
+
+def test_leave_reasons_are_reported_in_aggregate(client: TestClient, tenant: Tenant) -> None:
+    page = _subscribe_and_confirm(client, tenant)
+    _post_form(client, page, "unsubscribe", reason="too_frequent")
+
+    report = client.get("/v1/leave-reasons", headers=tenant.auth("sender")).json()
+
+    assert report["counts"] == {
+        "too_frequent": 1,
+        "not_relevant": 0,
+        "never_subscribed": 0,
+        "other": 0,
+    }
+    assert "contact" not in json.dumps(report)
