@@ -1,4 +1,4 @@
-"""What the consent package holds on one contact, for an access export (GDPR Art. 15 and 20)."""
+"""The consent package's records of one contact, for an access export (GDPR Art. 15 and 20)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from consent.models import Contact, PreferenceEvent, Subscription
 
 
 def contact_records(session: Session, services: Services, contact: Contact) -> dict[str, object]:
-    """The contact, its subscriptions, its consent history with proof, and its preference events."""
+    """Collect the contact, its subscriptions, its consent history and its preference events."""
     key = services.keystore.get_key(contact.id)
 
     def clear(field: str, ciphertext: bytes | None) -> str | None:

@@ -3,8 +3,8 @@
 
 Every form works without JavaScript and carries a CSRF field checked
 against a SameSite=Strict cookie. The RFC 8058 one-click POST on ``/u`` is
-the exception the RFC requires: no cookie, no CSRF field; the signed token
-in the path is its authorisation. Each POST answers with a redirect to the
+the exception the RFC requires, because mailbox providers send it without
+cookies: the signed token in the path is its authorisation. Each POST answers with a redirect to the
 page (Post/Redirect/Get), so a reload repeats nothing.
 """
 
@@ -331,7 +331,7 @@ async def magic_link(
             sent=False,
             invalid=True,
         )
-    # The same answer whether or not the address is known (no enumeration).
+    # The same response whether or not the address is known (no enumeration).
     self_service.send_magic_link(session, services, sender, address)
     return _back(f"/m/{form_id}", lang, "sent")
 

@@ -119,7 +119,7 @@ def _index(contact: Contact) -> BlindIndex | None:
 
 
 def is_stale(session: Session, contact: Contact, claims: TokenClaims) -> bool:
-    """Whether the link predates an unsubscribe followed by a new confirmation.
+    """Tell whether the link predates an unsubscribe followed by a new confirmation.
 
     An old link must not end a subscription the person made again later.
     """

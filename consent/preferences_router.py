@@ -63,7 +63,7 @@ def contact_unsubscribe_headers(
     services: AppServices,
     principal: Principal = SenderKey,
 ) -> HeadersOut:
-    """The RFC 8058 headers and the preference link to put in a campaign email to this contact."""
+    """Return the RFC 8058 headers and preference link for a campaign email to this contact."""
     contact = _contact(session, principal.sender_id, contact_id)
     return HeadersOut(
         headers=unsubscribe_headers(services, contact.sender_id, contact.id, body.scope),
@@ -197,7 +197,7 @@ def leave_reasons(
     since: datetime | None = None,
     principal: Principal = SenderKey,
 ) -> LeaveReasonsOut:
-    """How many leavers gave each reason; never who gave which."""
+    """Count the leavers who gave each reason; never who gave which."""
     start = since or utcnow() - timedelta(days=30)
     return LeaveReasonsOut(
         since=start, counts=preferences.leave_reason_counts(session, principal.sender_id, start)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from compliance.core.audit import record_event
@@ -28,6 +29,7 @@ from consent.models import (
     ConsentRecord,
     Contact,
     ContactStatus,
+    PreferenceEvent,
     PreferenceMethod,
     SelfServiceAction,
     SelfServiceRequest,
@@ -47,6 +49,7 @@ SELF_SERVICE_TTL = timedelta(minutes=30)
 SELF_SERVICE_COOLDOWN = timedelta(minutes=5)
 MAGIC_LINK_COOLDOWN = timedelta(minutes=5)
 MAX_NAME = 200
+ADDRESS_CHANGES_PER_HOUR = 3
 
 
 def _links(services: Services, sender: Sender, contact: Contact, action_url: str) -> emails.Links:
@@ -109,6 +112,20 @@ def request_address_change(
         raise RuntimeError(f"contact {contact.id} belongs to no sender")
     key = data_key(services, contact)
     if services.indexer.current(new_address).digest == contact.email_index:
+        return
+    # A forwarded page link must not become a way to mail strangers: at most
+    # ADDRESS_CHANGES_PER_HOUR confirmation emails per contact and hour.
+    recent = session.exec(
+        select(func.count())
+        .select_from(PreferenceEvent)
+        .where(
+            PreferenceEvent.contact_id == contact.id,
+            PreferenceEvent.kind == "address_requested",
+            col(PreferenceEvent.created_at) > utcnow() - timedelta(hours=1),
+        )
+    ).one()
+    if recent >= ADDRESS_CHANGES_PER_HOUR:
+        log.info("preferences.address_change_limited", contact_id=contact.id)
         return
     issued = services.tokens.issue_token(
         TokenPurpose.ADDRESS_CHANGE, contact.id, sender.id, ADDRESS_CHANGE_TTL
@@ -302,8 +319,8 @@ def mark_used(session: Session, request: SelfServiceRequest) -> None:
 def send_magic_link(session: Session, services: Services, sender: Sender, address: str) -> None:
     """Email a preference link to ``address`` when it is a live contact; otherwise nothing.
 
-    The caller answers the same way in both cases, so the form does not
-    reveal who is on the list.
+    The caller returns the same response in both cases, so the form does
+    not reveal who is on the list.
     """
     found = find_contacts(session, sender.id, services.indexer.all_versions(address))
     contact = found[0] if found else None

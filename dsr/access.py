@@ -59,7 +59,7 @@ def _cell(value: object) -> str:
 
 
 def export_csv(export: dict[str, object]) -> str:
-    """One row per value: section, row number within the section, field, value."""
+    """Flatten the export to one row per value: section, row within the section, field, value."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["section", "row", "field", "value"])

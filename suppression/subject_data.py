@@ -1,4 +1,4 @@
-"""What the suppression package holds on one person, for an access export (GDPR Art. 15).
+"""The suppression package's records of one person, for an access export (GDPR Art. 15).
 
 Everything here is found by contact id or by the blind index of the
 person's address; nothing is by address in clear.

@@ -137,9 +137,7 @@ def test_unsubscribe_page_shows_masked_address_and_changes_nothing(
     assert _contact(client).status == "unsubscribed"
 
 
-def test_events_show_a_scanner_burst_and_admin_reverses_it(
-    client: TestClient, tenant: Tenant
-) -> None:
+def test_scanner_burst_reversed_by_admin(client: TestClient, tenant: Tenant) -> None:
     _subscribe_and_confirm(client, tenant)
     header = _headers(client, tenant, "all")["List-Unsubscribe"]
     assert _one_click(client, header) == 200
@@ -253,9 +251,7 @@ def test_new_address_is_used_only_after_its_confirmation(
     assert client.post(confirm, data={"csrf": csrf_field(shown.text)}).status_code == 410
 
 
-def test_download_needs_the_emailed_link_and_matches_the_export(
-    client: TestClient, tenant: Tenant
-) -> None:
+def test_download_through_emailed_link(client: TestClient, tenant: Tenant) -> None:
     page = _subscribe_and_confirm(client, tenant)
     _post_form(client, page, "name", name='=HYPERLINK("http://evil")')
 
@@ -349,3 +345,14 @@ def test_leave_reasons_are_reported_in_aggregate(client: TestClient, tenant: Ten
         "other": 0,
     }
     assert "contact" not in json.dumps(report)
+
+
+def test_address_change_emails_are_limited(client: TestClient, tenant: Tenant) -> None:
+    page = _subscribe_and_confirm(client, tenant)
+
+    for number in range(5):
+        shown = _post_form(client, page, "address", email=f"stranger{number}@example.org")
+        assert "We sent a confirmation link to the new address" in shown.text
+
+    # A forwarded link cannot be used to mail strangers without limit.
+    assert len(deliver(client)) == 3
