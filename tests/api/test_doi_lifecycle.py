@@ -23,7 +23,7 @@ from compliance.core.models import AuditEvent, utcnow
 from compliance.core.outbox import OutboxWorker
 from compliance.core.settings import Settings
 from consent.maintenance import run_maintenance
-from consent.models import Contact, ContactStatus, Subscription
+from consent.models import ConsentRecord, Contact, ContactStatus, Subscription
 from tests.api.conftest import RecordingTransport, Tenant, deliver, link_in, make_tenant, signup
 from tests.support.dns_server import LoopbackDnsServer
 
@@ -228,3 +228,24 @@ def test_emails_are_dkim_signed_and_verify_over_loopback_dns(
         # A changed byte in a signed header breaks the signature.
         tampered = raw.replace(b"Subject: ", b"Subject: X", 1)
         assert dkim.verify(tampered, dnsfunc=lookup) is False
+
+
+def test_consent_and_its_email_commit_together(
+    client: TestClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import compliance.core.outbox as outbox
+
+    def broken_queue(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full while queueing")
+
+    monkeypatch.setattr(outbox, "encrypt_bytes", broken_queue)
+    failed = client.post("/v1/subscribe", json=signup(tenant.form_id, ADDRESS))
+
+    assert failed.status_code == 500
+    # Neither the consent record nor the contact survived without its email.
+    with Session(_app(client).state.engine) as session:
+        assert session.exec(select(Contact)).all() == []
+        assert session.exec(select(ConsentRecord)).all() == []
+    monkeypatch.undo()
+    assert client.post("/v1/subscribe", json=signup(tenant.form_id, ADDRESS)).status_code == 202
+    assert len(deliver(client)) == 1
