@@ -58,20 +58,28 @@ def run_ours(paths: list[Path], rounds: int) -> tuple[dict[str, list[tuple[str, 
     return results, len(paths) / best
 
 
-def run_sisimai(paths: list[Path]) -> tuple[dict[str, list[tuple[str, str]]], float] | None:
+def run_sisimai(
+    paths: list[Path], rounds: int
+) -> tuple[dict[str, list[tuple[str, str]]], float] | None:
+    """Run Sisimai ``rounds`` times, like ours, and keep its best time: the same rule for both."""
     if shutil.which("perl") is None:
         return None
     script = Path(__file__).with_name("sisimai_run.pl")
-    done = subprocess.run(
-        ["perl", str(script)],
-        input="\n".join(str(path) for path in paths) + "\n",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        print(f"Sisimai not run: {done.stderr.strip()[:200]}")
-        return None
+    best = float("inf")
+    done = None
+    for _ in range(rounds):
+        done = subprocess.run(
+            ["perl", str(script)],
+            input="\n".join(str(path) for path in paths) + "\n",
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            print(f"Sisimai not run: {done.stderr.strip()[:200]}")
+            return None
+        best = min(best, float(done.stderr.strip().splitlines()[-1]))
+    assert done is not None
     results: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for line in done.stdout.splitlines():
         path, index, reason, _status, _reply, hard = line.split("\t")
@@ -79,8 +87,7 @@ def run_sisimai(paths: list[Path]) -> tuple[dict[str, list[tuple[str, str]]], fl
             results[path].append(("not_bounce", ""))
         else:
             results[path].append((sisimai_class(reason, hard == "1"), reason))
-    seconds = float(done.stderr.strip().splitlines()[-1])
-    return dict(results), len(paths) / seconds
+    return dict(results), len(paths) / best
 
 
 def score(
@@ -144,12 +151,12 @@ def main() -> None:
     )
     ours, ours_rate = run_ours(paths, args.rounds)
     score("Sendguard", labels, ours, root)
-    sisimai = run_sisimai(paths)
+    sisimai = run_sisimai(paths, args.rounds)
     if sisimai is not None:
         score("Sisimai (libsisimai-perl)", labels, sisimai[0], root)
     print(f"\nSendguard: {ours_rate:,.0f} messages/s (best of {args.rounds} rounds)")
     if sisimai is not None:
-        print(f"Sisimai:   {sisimai[1]:,.0f} messages/s (one round)")
+        print(f"Sisimai:   {sisimai[1]:,.0f} messages/s (best of {args.rounds} rounds)")
         print(f"ratio:     {ours_rate / sisimai[1]:.2f}x")
 
 

@@ -8,6 +8,7 @@ an automatic reply is never read as an unsubscribe request.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from email.message import Message
 
@@ -16,7 +17,7 @@ from suppression.bounces.addresses import clean_address, first_code
 from suppression.bounces.dsn import RecipientStatus, recipients_of
 from suppression.bounces.feedback import classify_feedback, is_feedback
 from suppression.bounces.mailinglist import list_server_verdicts
-from suppression.bounces.mime import Walked, header_text, walk, walk_message
+from suppression.bounces.mime import MAX_MESSAGE_BYTES, Walked, header_text, walk, walk_message
 from suppression.bounces.reasons import (
     REPLY_PATTERN,
     STATUS_PATTERN,
@@ -46,7 +47,31 @@ def classify(raw: bytes) -> list[Verdict]:
     Never raises on malformed input: a message that carries no report gets
     one ``not_bounce`` verdict with an empty recipient.
     """
-    return _classify(walk(raw), forwarded=False)
+    verdicts = [
+        verdict
+        for message in _mbox_messages(raw)
+        for verdict in _classify(walk(message), forwarded=False)
+    ]
+    reports = [item for item in verdicts if item.bounce_class is not BounceClass.NOT_BOUNCE]
+    return reports or verdicts[:1]
+
+
+# The "From " line that opens each message of an mbox file (RFC 4155 section 2): the
+# sender, then an asctime() date. Some writers omit the blank line before it.
+_MBOX_FROM = re.compile(
+    rb"\nFrom \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} +\d{1,2} \d\d:\d\d"
+)
+MAX_MBOX_MESSAGES = 16
+
+
+def _mbox_messages(raw: bytes) -> list[bytes]:
+    """Split a file that holds several messages in mbox form; one message stays whole."""
+    if not raw.startswith(b"From "):
+        return [raw]
+    starts = [0] + [match.start() + 1 for match in _MBOX_FROM.finditer(raw, 0, MAX_MESSAGE_BYTES)]
+    starts = starts[:MAX_MBOX_MESSAGES]
+    ends = [*starts[1:], len(raw)]
+    return [raw[start:end] for start, end in zip(starts, ends, strict=True)]
 
 
 def _classify(walked: Walked, *, forwarded: bool) -> list[Verdict]:

@@ -15,7 +15,7 @@ FEEDBACK_TYPES = frozenset({"abuse", "fraud", "virus", "other", "not-spam", "aut
 # Microsoft JMRP copies the complaining recipient into this header of the returned message.
 _JMRP_RECIPIENT = "X-HmXmrOriginalRecipient"
 _ABUSE_TEXT = re.compile(
-    r"(?i)this is an? (?:e-?mail )?abuse report|complaint about message|feedback loop|"
+    r"this is an? (?:e-?mail )?abuse report|complaint about message|feedback loop|"
     r"reported (?:this message )?as spam"
 )
 
@@ -26,14 +26,22 @@ def is_feedback(walked: Walked) -> bool:
     if walked.original is not None and walked.original.get(_JMRP_RECIPIENT):
         return True
     subject = header_text(walked.headers, "Subject")
-    return bool(_ABUSE_TEXT.search(subject) or _ABUSE_TEXT.search("\n".join(walked.texts)[:4000]))
+    # Lower-cased first: a case-insensitive search costs about twice as much.
+    text = "\n".join(walked.texts)[:4000].lower()
+    return bool(_ABUSE_TEXT.search(subject.lower()) or _ABUSE_TEXT.search(text))
 
 
 def classify_feedback(walked: Walked, message_id: str, campaign: str) -> list[Verdict]:
     """Return one ``complaint`` verdict per complaining recipient."""
     fields = fields_of(walked.feedback[0]) if walked.feedback else {}
     feedback_type = fields.get("feedback-type", "").strip().lower() or "abuse"
-    recipients = [clean_address(value) for name, value in fields.items() if _is_rcpt(name)]
+    # RFC 5965 section 3.2 lets Original-Rcpt-To repeat, once per recipient of the report.
+    recipients = [
+        clean_address(value)
+        for block in walked.feedback
+        for name, value in _field_lines(block)
+        if name in _RCPT_FIELDS
+    ]
     recipients = [address for address in recipients if address]
 
     if not recipients and walked.original is not None:
@@ -59,6 +67,11 @@ def classify_feedback(walked: Walked, message_id: str, campaign: str) -> list[Ve
     ]
 
 
-def _is_rcpt(name: str) -> bool:
-    # Removal-Recipient comes from the draft the MAAWG loops followed before RFC 5965.
-    return name.split("#")[0] in ("original-rcpt-to", "removal-recipient")
+# Removal-Recipient comes from the draft the MAAWG loops followed before RFC 5965.
+_RCPT_FIELDS = frozenset({"original-rcpt-to", "removal-recipient"})
+_FIELD_LINE = re.compile(r"(?im)^([a-z][a-z0-9-]*)[ \t]*:[ \t]*(.*)$")
+
+
+def _field_lines(block: str) -> list[tuple[str, str]]:
+    """Return every ``Name: value`` line of ``block``, repeated fields included."""
+    return [(match.group(1).lower(), match.group(2)) for match in _FIELD_LINE.finditer(block)]

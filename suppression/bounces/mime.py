@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass, field
 from email.message import Message
 
+from suppression.bounces import mimesplit
+
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 MAX_PARTS = 128
 MAX_DEPTH = 8
@@ -49,6 +51,11 @@ def header_text(message: Message, name: str) -> str:
     value = message.get(name)
     if value is None:
         return ""
+    return value_text(value)
+
+
+def value_text(value: object) -> str:
+    """Return one header value as text, decoding RFC 2047 words; never raises on bad input."""
     try:
         if isinstance(value, email.header.Header):
             # compat32 wraps a header with raw 8-bit bytes as charset "unknown-8bit";
@@ -136,7 +143,7 @@ def _with_found_boundary(message: Message, raw: bytes) -> Message:
 
 
 _ORIGINAL_PART = re.compile(
-    rb"(?im)^content-type:[ \t]*(?:message/rfc822|message/global|text/rfc822-headers)\b"
+    rb"(?m)^content-type:[ \t]*(?:message/rfc822|message/global|text/rfc822-headers)\b"
 )
 _BLANK_LINE = re.compile(rb"\r?\n[ \t]*\r?\n")
 _FORWARDED_REPORT = re.compile(rb"(?i)content-type:[ \t]*multipart/report")
@@ -150,7 +157,8 @@ def without_returned_body(raw: bytes) -> bytes:
     part, is wasted. A returned message that is itself a report (a relay's
     bounce that carries the next hop's) is kept whole.
     """
-    found = _ORIGINAL_PART.search(raw, 0, MAX_MESSAGE_BYTES)
+    # Lower-cased bytes keep their offsets, and a case-sensitive search is faster.
+    found = _ORIGINAL_PART.search(raw[:MAX_MESSAGE_BYTES].lower())
     if found is None:
         return raw
     part_headers_end = _BLANK_LINE.search(raw, found.end())
@@ -167,7 +175,7 @@ def without_returned_body(raw: bytes) -> bytes:
 def walk(raw: bytes) -> Walked:
     """Collect the report texts, DSN and ARF blocks and the returned message's headers."""
     raw = without_returned_body(raw)
-    message = parse(raw)
+    message = mimesplit.split(raw[:MAX_MESSAGE_BYTES]) or parse(raw)
     if message.get_content_maintype() == "multipart" and not message.is_multipart():
         message = _with_found_boundary(message, raw)
     return walk_message(message)
@@ -207,15 +215,13 @@ def _visit(part: Message, walked: Walked, depth: int, budget: list[int]) -> None
                 if isinstance(child, Message):
                     _visit(child, walked, depth + 1, budget)
         return
-    if part.get_content_maintype() == "multipart":
+    maintype = kind.partition("/")[0]
+    if maintype == "multipart":
         # A multipart part whose boundary is missing or never used: its body is
         # still the report, read as plain text.
         walked.texts.append(decode_part(part))
         return
-    if (
-        part.get_content_maintype() == "text"
-        and "attachment" not in (part.get("content-disposition") or "").lower()
-    ):
+    if maintype == "text" and "attachment" not in (part.get("content-disposition") or "").lower():
         text = decode_part(part)
         if kind == "text/html":
             text = _strip_tags(text)
@@ -229,10 +235,12 @@ def _raw_text(part: Message) -> str:
         blocks = []
         for block in payload:
             if isinstance(block, Message):
-                lines = [f"{name}: {header_text(block, name)}" for name in block]
+                # items(), not a lookup by name: a field may repeat (RFC 5965 section 3.2).
+                lines = [f"{name}: {value_text(value)}" for name, value in block.items()]
                 blocks.append("\n".join(lines))
         return "\n\n".join(blocks)[:MAX_TEXT_CHARS]
-    return decode_part(part)
+    # The same text as the parsed blocks give: LF line ends, no trailing blank lines.
+    return decode_part(part).replace("\r\n", "\n").strip("\n")
 
 
 def _original_headers(part: Message) -> Message:

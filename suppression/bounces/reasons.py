@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from suppression.bounces.patternkeys import group_keys
 from suppression.bounces.verdict import BounceClass
 
 # Ordered: the first reason whose pattern matches wins, so narrow phrases
@@ -37,6 +38,39 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("networkerror", (r"dns query failed",)),
+    # Tencent (QQ) limits how often one IP address may connect; Spectrum's AUP#In-1310
+    # code names too many connections from one address.
+    ("toomanyconn", (r"(?:ip|connection) frequency limited", r"\baup#in-1310\b")),
+    (
+        # Connection-level refusals: Orange and La Poste answer "Service refuse" (French
+        # for refused) before any command, Cox's AUP#CDRBL names its block list.
+        "blocked",
+        (
+            r"service refuse",
+            r"adresse ip source bloquee",
+            r"esmtp not accepting connections",
+            r"\baup#cdrbl\b",
+        ),
+    ),
+    (
+        # Orange's code 506 is its spam refusal; a block list of URLs judges the content.
+        "spamdetected",
+        (r"\bofr_?506\b", r"blacklisted url", r"rejected due to spam classification"),
+    ),
+    # Yahoo's TSS04 deferral: the sender's volume or its recipients' complaints.
+    ("badreputation", (r"unexpected volume or user complaints",)),
+    # The cause a qmail report names before its give-up sentence about the queue.
+    ("systemerror", (r"unable to contact ldap",)),
+    (
+        "networkerror",
+        (
+            r"wasn't able to establish an smtp connection",
+            r"host name lookup failure",
+            r"network error",
+        ),
+    ),
+    # The recipient's server holds the address for review: neither accepted nor refused.
+    ("onhold", (r"address rejected: on hold\b",)),
     (
         # Microsoft's directory-based edge blocking refuses a recipient that is not in the
         # tenant's directory with these words and a 5.4.1 or 5.7.1 status.
@@ -558,8 +592,13 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
 )
 
-_COMPILED: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (reason, re.compile("|".join(f"(?:{pattern})" for pattern in patterns)))
+# Each group with the words one of which any of its matches contains (None: always try).
+_COMPILED: tuple[tuple[str, re.Pattern[str], tuple[str, ...] | None], ...] = tuple(
+    (
+        reason,
+        re.compile("|".join(f"(?:{pattern})" for pattern in patterns)),
+        group_keys(patterns),
+    )
     for reason, patterns in _PATTERNS
 )
 
@@ -653,7 +692,9 @@ def reason_from_text(text: str) -> str:
     lowered = " ".join(text.lower().split())
     if not lowered:
         return ""
-    for reason, pattern in _COMPILED:
+    for reason, pattern, keys in _COMPILED:
+        if keys is not None and not any(key in lowered for key in keys):
+            continue
         if pattern.search(lowered):
             return reason
     return ""
@@ -704,15 +745,17 @@ def class_of(reason: str, status: str, reply_code: str) -> BounceClass:
 # "after RCPT TO" (Exim), "SMTP command DATA"; and sendmail-style transcripts where
 # the command line ">>> DATA" is followed by the refusing "<<< 550" reply.
 _COMMAND_PHRASE = re.compile(
-    r"(?i)(?:in reply to|after|while sending|smtp command\W{0,10}|command\s*:)\s*"
+    r"(?:in reply to|after|while sending|smtp command\W{0,10}|command\s*:)\s*"
     r"(?:end of\s+)?(mail from|rcpt to|data|mail|rcpt)\b"
 )
-_RCPT_HINT = re.compile(r"(?i)\[rcpt_to\]|recipient address rejected")
-_TRANSCRIPT = re.compile(r"(?im)^>>>\s*(mail|rcpt|data)\b[^\n]*\n(?:[^\n]*\n)?<<<\s*[45]\d\d")
+_RCPT_HINT = re.compile(r"\[rcpt_to\]|recipient address rejected")
+_TRANSCRIPT = re.compile(r"(?m)^>>>\s*(mail|rcpt|data)\b[^\n]*\n(?:[^\n]*\n)?<<<\s*[45]\d\d")
 
 
 def smtp_command(text: str) -> str:
     """Return the SMTP command the refusal answered (``MAIL``, ``RCPT``, ``DATA``), or ``""``."""
+    # Matched on lower-cased text: a case-insensitive search costs about twice as much.
+    text = text.lower()
     match = _COMMAND_PHRASE.search(text) or _TRANSCRIPT.search(text)
     if match:
         return match.group(1).split(" ")[0].upper()
@@ -724,8 +767,15 @@ def smtp_command(text: str) -> str:
 _NO_ACCOUNT = re.compile(r"doesn't have an? \S+ account|adresse destinataire invalide")
 
 
+# Exim's words for a reply to the connection itself, before any command.
+_AT_GREETING = re.compile(r"(?i)\bafter initial connection\b")
+
+# An IPv4 address in the reply after its code, or Cox's code for its IP block list.
+_CLIENT_BLOCK = re.compile(r"\b[45]\d\d\b.{0,200}\b(?:\d{1,3}\.){3}\d{1,3}\b|\baup#cdrbl\b")
+
+
 # Causes that a delay report names and that stay the cause when the message expires.
-_DELAY_CAUSES = frozenset({"notaccept", "mailboxfull"})
+_DELAY_CAUSES = frozenset({"notaccept", "mailboxfull", "networkerror"})
 
 
 def weak_reason_from_text(text: str) -> str:
@@ -762,6 +812,10 @@ def decide_reason(
     temporary = status.startswith("4")
     detail = status.partition(".")[2]
 
+    # A refusal in the greeting refuses the client's connection (RFC 5321 section 3.1),
+    # whatever the words give as the cause: a missing PTR record, a quota of the relay.
+    if _AT_GREETING.search(diagnostic) or _AT_GREETING.search(context):
+        return "blocked"
     # RFC 3463 X.2.3 is the recipient's own size limit, X.3.4 the system's.
     if reason == "mesgtoobig" and detail == "2.3":
         return "exceedlimit"
@@ -775,7 +829,11 @@ def decide_reason(
         and not _NO_ACCOUNT.search(diagnostic.lower())
     ):
         return "filtered"
-    if reason in ("userunknown", "hostunknown", "onhold", "blocked") and command == "MAIL":
+    if reason in ("userunknown", "hostunknown", "onhold") and command == "MAIL":
+        return "rejected"
+    # A block at MAIL FROM concerns the sender, unless the reply names the client's IP
+    # address or a block-list code for it: then the connection, not the sender, is refused.
+    if reason == "blocked" and command == "MAIL" and not _CLIENT_BLOCK.search(diagnostic.lower()):
         return "rejected"
     # RFC 3463 X.2.0 and X.2.1 concern the mailbox, not the address: a user-unknown
     # sentence with them, outside the RCPT step, is a filter of the recipient's.

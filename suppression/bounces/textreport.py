@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import functools
 import re
 from dataclasses import dataclass
 from email.message import Message
@@ -14,7 +15,7 @@ from suppression.bounces.reasons import REPLY_PATTERN, STATUS_PATTERN
 
 # Lines after which MTAs quote the returned message; the report is what comes before.
 _SEPARATOR = re.compile(
-    r"(?im)^[ \t>|*=_-]*(?:"
+    r"(?m)^[ \t>|*=_-]*(?:"
     r"[-=_ ]*(?:below this line is a copy|original message follows|"
     r"this is a copy of (?:the|your) message|original message (?:follows|below|headers)|"
     r"-{2,} ?original message|"
@@ -25,6 +26,8 @@ _SEPARATOR = re.compile(
     r"undelivered message (?:headers )?follows|message that (?:you|was) sent|original message:$)"
     r"|content-type:\s*message/rfc822|return-path:\s*<|received:\s*from\s)"
 )
+
+_SEPARATOR_ANY_CASE = re.compile(_SEPARATOR.pattern, re.IGNORECASE | re.MULTILINE)
 
 _BOUNCE_SUBJECT = re.compile(
     r"(?i)undeliver|deliver(?:y|ed)? (?:status|notification|failure|report|problem|has failed"
@@ -51,8 +54,25 @@ class Segment:
 def report_text(walked: Walked) -> str:
     """Return the report before the quoted original message."""
     text = "\n".join(walked.texts).replace("\r\n", "\n")
-    match = _SEPARATOR.search(text)
-    return text[: match.start()] if match else text
+    span = separator_span(text)
+    return text[: span[0]] if span else text
+
+
+@functools.lru_cache(maxsize=8)
+def separator_span(text: str) -> tuple[int, int] | None:
+    """Return where the quoted original message is introduced in ``text``, or ``None``.
+
+    The pattern is matched on the lower-cased text: a case-insensitive search
+    costs twice as much. Cached, because the report and the quoted headers are
+    both looked for in the same text.
+    """
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        # Lower-casing changed the length (some non-ASCII letters do): offsets would shift.
+        match = _SEPARATOR_ANY_CASE.search(text)
+    else:
+        match = _SEPARATOR.search(lowered)
+    return match.span() if match else None
 
 
 def is_bounce_from(headers: Message) -> bool:
@@ -211,8 +231,8 @@ def original_headers(walked: Walked, text: str) -> Message | None:
     """Return the returned message's headers, from its MIME part or the quoted text."""
     if walked.original is not None:
         return walked.original
-    match = _SEPARATOR.search(text)
-    if match is None:
+    span = separator_span(text)
+    if span is None:
         return None
-    quoted = text[match.end() : match.end() + 32768].split("\n", 1)[-1].lstrip("\n")
+    quoted = text[span[1] : span[1] + 32768].split("\n", 1)[-1].lstrip("\n")
     return email.message_from_string(quoted, policy=email.policy.compat32)

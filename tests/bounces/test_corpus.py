@@ -1,8 +1,8 @@
 """The classifier against the 440 labelled messages of the Sisimai sample set.
 
-The floors are the agreement measured when they were set, so any
-regression fails. The class floor is at the 98 % target; the reason floor
-is below the 92 % target, which the classifier does not reach yet.
+The floors are the agreement measured when they were set, rounded down to
+the whole percent, so any regression fails. Both are at their targets: 98 %
+of classes and 92 % of reasons.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from suppression.bounces import BounceClass, classify
 from tests.bounces.corpus import BOUNCES, labels
 
 CLASS_FLOOR = 0.98
-REASON_FLOOR = 0.86
+REASON_FLOOR = 0.92
 
 # Where our answer differs from Sisimai's label on purpose, with the reason.
 DISAGREEMENTS: dict[tuple[str, int], tuple[str, str]] = {
@@ -26,6 +26,21 @@ DISAGREEMENTS: dict[tuple[str, int], tuple[str, str]] = {
         "userunknown",
         "the reply is 550 'Unknown user' at RCPT time; Sisimai reads the generic 5.3.0 "
         "as a content filter",
+    ),
+    ("mail/rhost-yahooinc-02.eml", 0): (
+        "badreputation",
+        "Yahoo's TSS04 deferral names 'unexpected volume or user complaints', the sender's "
+        "reputation; Sisimai labels the same words badreputation in lhost-qmail-19",
+    ),
+    ("mail/rhost-zoho-03.eml", 0): (
+        "spamdetected",
+        "the reply is '554 5.7.1 Email cannot be delivered. Reason: Email flagged as Spam.'; "
+        "nothing in it refuses the sender, which is what rejected means",
+    ),
+    ("mail/lhost-x2-06.eml", 0): (
+        "networkerror",
+        "the reply 'I wasn't able to establish an SMTP connection. (#4.4.1)' is word for word "
+        "the one Sisimai labels networkerror in lhost-qmail-07",
     ),
 }
 

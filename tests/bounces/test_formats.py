@@ -96,3 +96,77 @@ def test_multipart_without_boundary_read() -> None:
     assert walked.texts
     assert verdicts[0].recipient == "gone@example.net"
     assert verdicts[0].bounce_class is BounceClass.HARD
+
+
+def test_repeated_original_rcpt_to_gives_each_recipient() -> None:
+    # RFC 5965 section 3.2: Original-Rcpt-To may appear once per recipient.
+    raw = (
+        b"From: fbl@example.net\r\nTo: abuse@example.com\r\nSubject: complaint\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: multipart/report; "
+        b'report-type=feedback-report; boundary="F"\r\n\r\n'
+        b"--F\r\nContent-Type: text/plain\r\n\r\nA complaint.\r\n"
+        b"--F\r\nContent-Type: message/feedback-report\r\n\r\n"
+        b"Feedback-Type: abuse\r\nVersion: 1\r\n"
+        b"Original-Rcpt-To: one@example.org\r\nOriginal-Rcpt-To: two@example.org\r\n"
+        b"Original-Rcpt-To: three@example.org\r\n"
+        b"--F\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: sender@example.com\r\n\r\n--F--\r\n"
+    )
+
+    verdicts = classify(raw)
+
+    assert [item.recipient for item in verdicts] == [
+        "one@example.org",
+        "two@example.org",
+        "three@example.org",
+    ]
+    assert {item.bounce_class for item in verdicts} == {BounceClass.COMPLAINT}
+
+
+def test_mbox_file_with_two_bounces_gives_both() -> None:
+    one = _dsn(b"", b"550 5.1.1 User unknown", b"5.1.1")
+    two = one.replace(b"gone@example.net", b"left@example.net")
+    raw = (
+        b"From MAILER-DAEMON  Thu Jul  2 12:05:05 2020\n"
+        + one
+        + b"From MAILER-DAEMON  Thu Jul  2 12:06:05 2020\n"
+        + two
+    )
+
+    verdicts = classify(raw)
+
+    assert [item.recipient for item in verdicts] == ["gone@example.net", "left@example.net"]
+
+
+def test_refusal_at_greeting_is_blocked() -> None:
+    raw = (
+        b"From: Mail Delivery System <Mailer-Daemon@mx.example.org>\r\n"
+        b"To: sender@example.com\r\nSubject: Mail delivery failed\r\n\r\n"
+        b"This message was created automatically by mail delivery software.\r\n\r\n"
+        b"A message that you sent could not be delivered to one or more of its\r\n"
+        b"recipients. This is a permanent error. The following address(es) failed:\r\n\r\n"
+        b"  gone@example.net\r\n    host mx.example.net [192.0.2.1]\r\n"
+        b"    SMTP error from remote mail server after initial connection:\r\n"
+        b"    554 5.7.1 Missing reverse DNS for 203.0.113.2\r\n"
+    )
+
+    assert classify(raw)[0].reason == "blocked"
+
+
+def test_delayed_network_failure_stays_networkerror() -> None:
+    raw = _dsn(b"", b"connect to mx.example.net[192.0.2.2]:25: No route to host", b"4.4.1")
+    raw = raw.replace(b"Action: failed", b"Action: delayed")
+
+    assert classify(raw)[0].reason == "networkerror"
+
+
+def test_provider_codes_name_the_reason() -> None:
+    assert reason_from_text("550 5.2.0 Mail rejete. Mail rejected. ofr_506 [506]") == (
+        "spamdetected"
+    )
+    assert reason_from_text("421 ME Service refuse. Service refused, please try later.") == (
+        "blocked"
+    )
+    assert reason_from_text("550 Connection frequency limited [Blocked IP 192.0.2.22]") == (
+        "toomanyconn"
+    )
+    assert reason_from_text("550 5.1.0 <s@example.com> sender rejected. AUP#CDRBL") == "blocked"
