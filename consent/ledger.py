@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import desc, func
+from sqlalchemy import ScalarSelect, desc, func
 from sqlmodel import Session, col, select
 
 from compliance.core.audit import lock_sender
@@ -68,20 +68,40 @@ def record_hash(record: ConsentRecord) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def append(session: Session, record: ConsentRecord) -> ConsentRecord:
-    """Chain ``record`` after the sender's latest record and add it to the session."""
-    lock_sender(session, record.sender_id)
-    previous = session.exec(
-        select(ConsentRecord.record_hash)
-        .where(ConsentRecord.sender_id == record.sender_id)
-        .order_by(desc(col(ConsentRecord.id)))
-        .limit(1)
-    ).first()
-    record.prev_hash = previous or GENESIS_HASH
+def append(
+    session: Session, record: ConsentRecord, *, known_head: str | None = None
+) -> ConsentRecord:
+    """Chain ``record`` after the sender's latest record and add it to the session.
+
+    ``known_head`` is the latest record hash (GENESIS_HASH for none) when the
+    caller has already locked the sender and read it in this transaction:
+    a sign-up reads both chain heads in one statement, to spend less time
+    holding the sender lock.
+    """
+    if known_head is None:
+        lock_sender(session, record.sender_id)
+        known_head = head_hash(session, record.sender_id)
+    record.prev_hash = known_head
     record.record_hash = record_hash(record)
     session.add(record)
     session.flush()
     return record
+
+
+def head_query(sender_id: str) -> ScalarSelect[str]:
+    """Build a scalar subquery of the sender's latest record hash (NULL for an empty chain)."""
+    return (
+        select(ConsentRecord.record_hash)
+        .where(ConsentRecord.sender_id == sender_id)
+        .order_by(desc(col(ConsentRecord.id)))
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def head_hash(session: Session, sender_id: str) -> str:
+    """Read the sender's latest record hash, or GENESIS_HASH. Call it after lock_sender."""
+    return session.exec(select(head_query(sender_id))).one() or GENESIS_HASH
 
 
 @dataclass(frozen=True)

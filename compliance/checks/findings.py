@@ -46,7 +46,71 @@ MB_03 = Rule(
     Severity.BLOCK,
 )
 
-RULES: Mapping[str, Rule] = {rule.id: rule for rule in (US_01, US_03, MB_01, MB_02, MB_03)}
+US_02 = Rule("US-02", "15 U.S.C. 7704(a)(5)(A)(iii); FTC CAN-SPAM compliance guide", Severity.WARN)
+US_07 = Rule("US-07", "15 U.S.C. 7704(a)(5)(A)(i) and (a)(5)(B)", Severity.WARN)
+US_08 = Rule("US-08", "15 U.S.C. 7704(a)(2)", Severity.WARN)
+US_09 = Rule("US-09", "15 U.S.C. 7704(a)(1)", Severity.BLOCK)
+CA_05 = Rule(
+    "CA-05", "CASL s. 6(2)(a); CRTC Regulations SOR/2012-36 s. 2(1)(a)-(c)", Severity.BLOCK
+)
+CA_06 = Rule(
+    "CA-06", "CASL s. 6(2)(b), 6(3); CRTC Regulations SOR/2012-36 s. 2(1)(d)", Severity.BLOCK
+)
+EU_08 = Rule("EU-08", "GDPR art. 13 and 14", Severity.WARN)
+EP_05 = Rule("EP-05", "Directive 2000/31/EC art. 6(a)-(b); LCEN art. 20", Severity.WARN)
+MB_05 = Rule("MB-05", "Google email sender guidelines (spam complaint rate)", Severity.WARN)
+MB_06 = Rule(
+    "MB-06",
+    "Google email sender guidelines; RFC 5322 (message format); RFC 2045-2046 (MIME)",
+    Severity.WARN,
+)
+
+# Sendguard's own deliverability heuristics, which no law or provider rule
+# fixes: their ids start with DQ so that they are never taken for legal rules.
+DQ_01 = Rule(
+    "DQ-01", "Deliverability practice: subject lines cut at 50-60 characters", Severity.WARN
+)
+DQ_02 = Rule(
+    "DQ-02",
+    "Deliverability practice: text-to-image balance, WCAG 2.1 SC 1.1.1 (alt)",
+    Severity.WARN,
+)
+DQ_03 = Rule("DQ-03", "Gmail clips HTML bodies past about 102 KB", Severity.WARN)
+DQ_04 = Rule("DQ-04", "Deliverability practice: deceptive or shortened links", Severity.WARN)
+DQ_05 = Rule(
+    "DQ-05",
+    "ePrivacy Directive 2002/58/EC art. 5(3); CNIL guidance on e-mail tracking pixels",
+    Severity.WARN,
+)
+
+RULES: Mapping[str, Rule] = {
+    rule.id: rule
+    for rule in (
+        US_01, US_02, US_03, US_07, US_08, US_09, CA_05, CA_06, EU_08, EP_05,
+        MB_01, MB_02, MB_03, MB_05, MB_06, DQ_01, DQ_02, DQ_03, DQ_04, DQ_05,
+    )
+}  # fmt: skip
+
+
+class Area(enum.StrEnum):
+    """The part of the send a finding is about, as the report groups them."""
+
+    AUTHENTICATION = "authentication"
+    CONTENT = "content"
+    RECIPIENTS = "recipients"
+    REPUTATION = "reputation"
+
+
+# Check-name prefixes of the domain authentication checks; every other
+# check of this package reads the message and belongs to CONTENT.
+_AUTHENTICATION_PREFIXES = ("spf", "dkim", "dmarc", "mx", "ptr", "auth", "esp", "domain")
+
+
+def area_of(check: str) -> Area:
+    """Return the report area of the check named ``check``."""
+    prefix = check.split(".", 1)[0].split("_", 1)[0]
+    return Area.AUTHENTICATION if prefix in _AUTHENTICATION_PREFIXES else Area.CONTENT
+
 
 # Rule MB-03 with the source of each part of the domain check, so that a
 # finding cites the specification it applies.
@@ -84,6 +148,23 @@ class Finding:
     message_en: str
     message_fr: str
     facts: dict[str, str | int] = field(default_factory=dict)
+    # Where the finding applies ("header Subject", "HTML <img> #2", "text
+    # line 14"), and how to fix it in each language; empty when not known.
+    location: str = ""
+    fix_en: str = ""
+    fix_fr: str = ""
+
+    @property
+    def area(self) -> Area:
+        """The report area of this finding."""
+        return area_of(self.check)
+
+    def fix(self, locale: str) -> str:
+        """Return how to fix the finding in ``locale``, or an empty string.
+
+        :raises UnsupportedLocaleError: for a language other than French or English.
+        """
+        return self.fix_fr if language_of(locale) == "fr" else self.fix_en
 
     def message(self, locale: str) -> str:
         """Return the message in ``locale`` (``fr`` or ``en``, regional variants accepted).
@@ -101,6 +182,9 @@ class Finding:
             "check": self.check,
             "message": {"fr": self.message_fr, "en": self.message_en},
             "facts": dict(self.facts),
+            "area": str(self.area),
+            "location": self.location,
+            "fix": {"fr": self.fix_fr, "en": self.fix_en},
         }
 
 
@@ -112,13 +196,16 @@ def make_finding(
     severity: Severity | None = None,
     facts: Mapping[str, str | int] | None = None,
     translated: Mapping[str, str] | None = None,
+    fix: str | None = None,
+    location: str = "",
 ) -> Finding:
     """Build a finding under ``rule`` and render ``msgid`` in French and English.
 
     The message parameters are the ``facts`` plus the ``translated`` values,
     which are msgids themselves (a reason, a part name) and are translated
     into each language before they are inserted.
-    ``severity`` defaults to the rule's severity.
+    ``severity`` defaults to the rule's severity. ``fix`` is the msgid of
+    how to fix the finding, rendered with the same parameters.
     """
     facts = dict(facts or {})
 
@@ -128,6 +215,14 @@ def make_finding(
             params[name] = translate(locale, value)
         return translate(locale, msgid, **params)
 
+    def render_fix(locale: str) -> str:
+        if fix is None:
+            return ""
+        params: dict[str, str | int] = dict(facts)
+        for name, value in (translated or {}).items():
+            params[name] = translate(locale, value)
+        return translate(locale, fix, **params)
+
     return Finding(
         rule=rule.id,
         severity=severity if severity is not None else rule.severity,
@@ -136,6 +231,9 @@ def make_finding(
         message_en=render("en"),
         message_fr=render("fr"),
         facts=facts,
+        location=location,
+        fix_en=render_fix("en"),
+        fix_fr=render_fix("fr"),
     )
 
 
@@ -163,6 +261,20 @@ class CheckReport:
             return "blocked"
         return "unknown" if self.unknown else "pass"
 
+    @property
+    def decision(self) -> str:
+        """``block``, ``warn`` when a warning needs review, or ``pass``."""
+        if self.blocked:
+            return "block"
+        return "warn" if self.count(Severity.WARN) or self.unknown else "pass"
+
+    def grouped(self) -> dict[Area, list[Finding]]:
+        """Return the findings by area, every area present, findings in report order."""
+        groups: dict[Area, list[Finding]] = {area: [] for area in Area}
+        for finding in self.findings:
+            groups[finding.area].append(finding)
+        return groups
+
     def count(self, severity: Severity) -> int:
         """Return the number of findings of ``severity``."""
         return sum(1 for finding in self.findings if finding.severity is severity)
@@ -175,4 +287,12 @@ class CheckReport:
             "verdict": self.verdict,
             "summary": {str(severity): self.count(severity) for severity in Severity},
             "findings": [finding.to_dict() for finding in self.findings],
+            "decision": self.decision,
+            # Indexes into "findings", per area, so that each finding is listed once.
+            "areas": {
+                str(area): [
+                    index for index, finding in enumerate(self.findings) if finding.area is area
+                ]
+                for area in Area
+            },
         }

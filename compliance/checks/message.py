@@ -55,6 +55,9 @@ class MessageParts:
     html: str | None
     text: str | None
     headers: HeaderMap = field(default_factory=HeaderMap)
+    # Names of the MIME defects the parser met (email.errors classes), for
+    # a message given as raw bytes.
+    defects: tuple[str, ...] = ()
 
 
 def parse_message(message: bytes | EmailMessage) -> MessageParts:
@@ -77,10 +80,12 @@ def parse_message(message: bytes | EmailMessage) -> MessageParts:
     assert isinstance(parsed, EmailMessage)  # guaranteed by policy=default
 
     headers = HeaderMap.from_pairs((name, str(value)) for name, value in parsed.items())
+    defects = tuple(type(defect).__name__ for part in parsed.walk() for defect in part.defects)
     return MessageParts(
         html=_body_text(parsed.get_body(preferencelist=("html",))),
         text=_body_text(parsed.get_body(preferencelist=("plain",))),
         headers=headers,
+        defects=defects,
     )
 
 

@@ -1,62 +1,57 @@
-"""Presence of the sender's postal address in the message footer (CAN-SPAM US-01).
+"""The sender's postal address in the message footer (CAN-SPAM US-01 and US-02, CASL CA-06).
 
-The method: render the body to lines, find the footer zone around its
-anchors (unsubscribe wording, copyright, "our mailing address is"...),
-slide windows of one to four lines over it and match each window against
-per-country address shapes. An ESP merge tag that the ESP fills with the
-account's address counts as present but unverified.
-
-This checks presence only. Telling placeholders (123 Main St, Anytown)
-from real addresses and comparing with the sender profile come later.
+Detection is in :mod:`compliance.checks.address_search`, the verdict in
+:mod:`compliance.checks.address_validation`. This module turns the verdicts
+of the HTML and text parts into findings.
 """
 
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass
 
-from compliance.checks.address_patterns import AddressMatch, match_address
-from compliance.checks.findings import US_01, Finding, Severity, make_finding
+from compliance.checks.address_compare import same_address
+from compliance.checks.address_patterns import AddressMatch
+from compliance.checks.address_search import (
+    ADDRESS_MERGE_TAGS,
+    find_address_in_lines,
+    footer_zone,
+)
+from compliance.checks.address_validation import (
+    AddressAssessment,
+    AddressVerdict,
+    Reason,
+    assess_lines,
+)
+from compliance.checks.findings import (
+    CA_06,
+    US_01,
+    US_02,
+    Finding,
+    Rule,
+    Severity,
+    make_finding,
+)
 from compliance.checks.html_text import parse_html, visible_lines
 from compliance.checks.i18n import N_
-from compliance.checks.unsubscribe import UNSUBSCRIBE_WORDING
 
-# Merge tags that ESPs replace with the postal address of the account.
-# NOTE: [[POSTAL_ADDRESS]], seen in mjml templates, is left out because no
-# ESP documentation naming it was found, so it counts as unfilled.
-ADDRESS_MERGE_TAGS = re.compile(
-    r"\*\|(?:HTML:)?LIST:?_?ADDRESS(?:_HTML)?\|\*"  # Mailchimp
-    r"|\[Sender_Address\]"  # SendGrid
-    r"|%%account_address%%"  # Salesforce Account Engagement (Pardot)
-    r"|%%Member_Addr%%"  # Salesforce Marketing Cloud
-    r"|\{\{\s*unsubscribe_address\s*\}\}"
-    r"|\{\{\s*(?:site_settings\.)?company_street_address_1\s*\}\}",  # HubSpot
-    re.IGNORECASE,
-)
+__all__ = [
+    "ADDRESS_MERGE_TAGS",
+    "PartAddress",
+    "Presence",
+    "assess_parts",
+    "check_postal_address",
+    "find_address_in_lines",
+    "find_in_part",
+    "footer_zone",
+    "html_lines",
+]
 
-# Lines that mark the footer, in English, French and German.
-FOOTER_ANCHORS = re.compile(
-    r"©|\(c\)\s*\d{4}|copyright|all rights reserved|tous droits r[ée]serv[ée]s"
-    r"|our (?:mailing|postal) address|notre adresse|adresse postale|mailing address"
-    r"|you (?:are )?receiv|vous recevez|impressum|\bRCS\b|\bSIRET\b|registered in"
-    r"|view (?:it )?in (?:your )?browser|privacy policy|politique de confidentialit[ée]",
-    re.IGNORECASE,
-)
-
-# The footer zone is the last 35 % of the lines plus 12 lines around each
-# anchor. The whole text is searched only when the zone has no address.
-FOOTER_SHARE = 0.35
-ANCHOR_RADIUS = 12
-MAX_WINDOW_LINES = 4
 MAX_SHOWN_CHARACTERS = 200
-
-# Separators that footers put between the lines of one address.
-_INLINE_SEPARATORS = re.compile(r"\s*(?:\||\u00b7|\u2022|\u30fb|\s[\u2013\u2014-]\s|\s/\s)\s*")
 
 
 class Presence(enum.StrEnum):
-    """Outcome of the address search in one body part."""
+    """Outcome of the address search in one body part, before any validation."""
 
     FOUND = "found"
     MERGE_TAG = "merge_tag"
@@ -77,56 +72,8 @@ class PartAddress:
     in_footer: bool = False
 
 
-def find_address_in_lines(lines: list[str]) -> tuple[AddressMatch | None, bool]:
-    """Return the first address in the footer zone of ``lines``, else in all of them.
-
-    The flag is True when the address was found in the footer zone.
-    """
-    lines = [_INLINE_SEPARATORS.sub(", ", line) for line in lines]
-    zone = footer_zone(lines)
-    found = _search_windows([lines[index] for index in zone])
-    if found is not None:
-        return found, True
-    if len(zone) < len(lines):
-        return _search_windows(lines), False
-    return None, False
-
-
-def footer_zone(lines: list[str]) -> list[int]:
-    """Return the indexes of the footer lines, in order."""
-    first_of_tail = int(len(lines) * (1 - FOOTER_SHARE))
-    indexes = set(range(first_of_tail, len(lines)))
-    for index, line in enumerate(lines):
-        if FOOTER_ANCHORS.search(line) or UNSUBSCRIBE_WORDING.search(line):
-            low = max(0, index - ANCHOR_RADIUS)
-            indexes.update(range(low, min(len(lines), index + ANCHOR_RADIUS + 1)))
-    return sorted(indexes)
-
-
-def _search_windows(lines: list[str]) -> AddressMatch | None:
-    # Smaller windows first, so that the reported text is the tightest one.
-    for size in range(1, MAX_WINDOW_LINES + 1):
-        for start in range(0, max(0, len(lines) - size) + 1):
-            found = match_address(", ".join(lines[start : start + size]))
-            if found is not None:
-                return _extend_upwards(lines, start, size, found)
-    return None
-
-
-def _extend_upwards(lines: list[str], start: int, size: int, found: AddressMatch) -> AddressMatch:
-    # A locality line alone can be complete (a French CEDEX line) while the
-    # line above contains the box or street, which is kept when it adds to
-    # the match.
-    if start == 0:
-        return found
-    wider = match_address(", ".join(lines[start - 1 : start + size]))
-    if wider is not None and wider.country == found.country and len(wider.text) > len(found.text):
-        return wider
-    return found
-
-
 def find_in_part(part: str, lines: list[str]) -> PartAddress:
-    """Look for an address, then for an address merge tag, in the lines of one part."""
+    """Look for an address shape, then for an address merge tag, in the lines of one part."""
     address, in_footer = find_address_in_lines(lines)
     if address is not None:
         return PartAddress(part, Presence.FOUND, address=address, in_footer=in_footer)
@@ -142,21 +89,32 @@ def html_lines(html: str) -> list[str]:
     return visible_lines(root) if root is not None else []
 
 
-def check_postal_address(html: str | None, text: str | None) -> tuple[Finding, ...]:
-    """Check that the body parts present show a postal address (presence only)."""
+def assess_parts(html: str | None, text: str | None) -> list[AddressAssessment]:
+    """Return the address verdict of each body part present, HTML first."""
     results = []
     if html is not None:
-        results.append(find_in_part("html", html_lines(html)))
+        results.append(assess_lines("html", html_lines(html)))
     if text is not None:
-        results.append(find_in_part("text", text.splitlines()))
+        results.append(assess_lines("text", text.splitlines()))
+    return results
 
-    found = [result for result in results if result.presence is Presence.FOUND]
-    tagged = [result for result in results if result.presence is Presence.MERGE_TAG]
-    missing = [result for result in results if result.presence is Presence.MISSING]
-    in_footer = [result for result in found if result.in_footer]
 
-    if in_footer:
-        findings = [_found_finding(in_footer[0])]
+def check_postal_address(
+    html: str | None, text: str | None, registered_address: str | None = None
+) -> tuple[Finding, ...]:
+    """Check the postal address shown in the body parts present.
+
+    ``registered_address`` is the sender's address on file. When given, the
+    footer address is compared with it (US-02).
+    """
+    results = assess_parts(html, text)
+    best = _best(results)
+    if best is None:
+        return (_missing_finding(US_01), _missing_finding(CA_06))
+
+    findings = _verdict_findings(best)
+    if best.is_valid and best.in_footer:
+        missing = [result for result in results if result.outcome != "valid"]
         if missing:
             findings.append(
                 make_finding(
@@ -169,28 +127,42 @@ def check_postal_address(html: str | None, text: str | None) -> tuple[Finding, .
                     severity=Severity.WARN,
                     facts={"part": missing[0].part},
                     translated={"part_name": _PART_NAMES[missing[0].part]},
+                    location=missing[0].part,
                 )
             )
-        return tuple(findings)
+        if registered_address:
+            findings.append(_comparison_finding(best, registered_address))
+    return tuple(findings)
 
-    if tagged:
-        return (
-            make_finding(
-                US_01,
-                "address.merge_tag",
-                N_(
-                    "The postal address is the merge tag %(merge_tag)s, filled in by the ESP: "
-                    "it is present but unverified. Check the address set in the ESP account."
-                ),
-                severity=Severity.WARN,
-                facts={"merge_tag": tagged[0].merge_tag, "part": tagged[0].part},
-            ),
-        )
 
-    # An address far from the footer is often the customer's (an order
-    # confirmation), so it is only a lead.
-    if found:
-        return (
+# Order of preference between the verdicts of the two parts: the best
+# evidence wins, so a text part without an address does not hide the HTML one.
+_PREFERENCE = [
+    AddressVerdict.STREET,
+    AddressVerdict.PMB,
+    AddressVerdict.PO_BOX,
+    AddressVerdict.MERGE_TAG,
+    AddressVerdict.INCOMPLETE,
+    AddressVerdict.PLACEHOLDER,
+]
+
+
+def _best(results: list[AddressAssessment]) -> AddressAssessment | None:
+    in_footer = [result for result in results if result.in_footer]
+    for candidates in (in_footer, results):
+        for verdict in _PREFERENCE:
+            for result in candidates:
+                if result.verdict is verdict:
+                    return result
+    return None
+
+
+def _verdict_findings(result: AddressAssessment) -> list[Finding]:
+    location = _location(result)
+    if result.is_valid and not result.in_footer:
+        # An address far from the footer is often the customer's (an order
+        # confirmation), so it is only a lead.
+        return [
             make_finding(
                 US_01,
                 "address.outside_footer",
@@ -199,40 +171,153 @@ def check_postal_address(html: str | None, text: str | None) -> tuple[Finding, .
                     "message (%(address)s). If it is the sender's, show it in the footer."
                 ),
                 severity=Severity.WARN,
-                facts=_address_facts(found[0]),
-            ),
-        )
+                facts=_facts(result),
+                fix=N_("Move the sender's postal address into the footer of both parts."),
+                location=location,
+            )
+        ]
 
-    return (
-        make_finding(
-            US_01,
-            "address.missing",
+    if result.is_valid:
+        return [
+            make_finding(
+                US_01,
+                "address.found",
+                N_("Postal address found in the footer: %(address)s"),
+                severity=Severity.INFO,
+                facts=_facts(result),
+                fix=N_(
+                    "Nothing to fix. Registration of a PO Box with USPS or of a private "
+                    "mailbox with a CMRA cannot be checked offline: confirm it yourself."
+                ),
+                location=location,
+            )
+        ]
+
+    if result.verdict is AddressVerdict.MERGE_TAG:
+        return [
+            make_finding(
+                US_01,
+                "address.merge_tag",
+                N_(
+                    "The postal address is the merge tag %(merge_tag)s, filled in by the ESP: "
+                    "it is present but unverified. Check the address set in the ESP account."
+                ),
+                severity=Severity.WARN,
+                facts={"merge_tag": result.detail, "part": result.part},
+                fix=N_(
+                    "Check that the ESP account holds the sender's current postal address, "
+                    "or write the address in the template."
+                ),
+                location=location,
+            )
+        ]
+
+    if result.verdict is AddressVerdict.INCOMPLETE:
+        msgid = (
             N_(
-                "No postal address found in the message: add the sender's valid postal address "
-                "(street address, PO Box or private mailbox) to the footer."
-            ),
+                "The address %(address)s is a virtual-mailbox building: without the private "
+                "mailbox number (PMB or #) mail cannot reach the sender."
+            )
+            if result.reason is Reason.CMRA_WITHOUT_BOX
+            else N_(
+                "The footer shows a partial address (%(address)s): the postcode, the "
+                "locality or the state is missing."
+            )
+        )
+        return [
+            make_finding(
+                US_01,
+                "address.incomplete",
+                msgid,
+                severity=Severity.WARN,
+                facts=_facts(result),
+                fix=N_(
+                    "Give the full address: street and number (or box), postcode, locality "
+                    "and, in the US and Canada, the state or province."
+                ),
+                location=location,
+            )
+        ]
+
+    # Placeholder: a demo address, an editor placeholder or a postcode that
+    # does not belong to the state or province.
+    if result.reason is Reason.POSTCODE_MISMATCH:
+        msgid = N_(
+            "The postcode and the state or province of %(address)s do not match "
+            "(%(detail)s): the address cannot be valid."
+        )
+    else:
+        msgid = N_(
+            "The footer address is a placeholder or a demo address (%(detail)s): replace it "
+            "with the sender's real postal address."
+        )
+    fix = N_("Write the sender's real postal address in the footer of both parts.")
+    facts = {**_facts(result), "detail": result.detail[:MAX_SHOWN_CHARACTERS]}
+    return [
+        make_finding(US_01, "address.placeholder", msgid, facts=facts, fix=fix, location=location),
+        make_finding(CA_06, "address.placeholder", msgid, facts=facts, fix=fix, location=location),
+    ]
+
+
+def _missing_finding(rule: Rule) -> Finding:
+    return make_finding(
+        rule,
+        "address.missing",
+        N_(
+            "No postal address found in the message: add the sender's valid postal address "
+            "(street address, PO Box or private mailbox) to the footer."
+        ),
+        fix=N_(
+            "Add the sender's postal address to the footer of the HTML and text parts, "
+            "or the ESP's address merge tag."
         ),
     )
 
 
-def _found_finding(result: PartAddress) -> Finding:
+def _comparison_finding(result: AddressAssessment, registered: str) -> Finding:
+    if same_address(result.text, registered):
+        return make_finding(
+            US_02,
+            "address.matches_registered",
+            N_("The footer address is the sender's registered address."),
+            severity=Severity.INFO,
+            facts=_facts(result),
+            location=_location(result),
+        )
     return make_finding(
-        US_01,
-        "address.found",
-        N_("Postal address found in the footer: %(address)s"),
-        severity=Severity.INFO,
-        facts=_address_facts(result),
+        US_02,
+        "address.differs_from_registered",
+        N_("The footer address (%(address)s) differs from the sender's registered address."),
+        facts=_facts(result),
+        fix=N_(
+            "Show the registered address in the footer, or update the sender profile if "
+            "the sender has moved."
+        ),
+        location=_location(result),
     )
 
 
-def _address_facts(result: PartAddress) -> dict[str, str | int]:
-    assert result.address is not None
-    return {
-        "address": result.address.text[:MAX_SHOWN_CHARACTERS],
-        "country": result.address.country,
-        "kind": str(result.address.kind),
+def _facts(result: AddressAssessment) -> dict[str, str | int]:
+    facts: dict[str, str | int] = {
+        "address": result.text[:MAX_SHOWN_CHARACTERS],
+        "country": result.country,
+        "kind": str(result.verdict),
         "part": result.part,
     }
+    if result.reason:
+        facts["reason"] = str(result.reason)
+    if result.span is not None:
+        facts["span_start"], facts["span_end"] = result.span
+    for label, value in result.fields.items():
+        if label != "Recipient":  # company names and sentences, not address fields
+            facts[f"field.{label}"] = value[:MAX_SHOWN_CHARACTERS]
+    return facts
+
+
+def _location(result: AddressAssessment) -> str:
+    if result.span is None:
+        return result.part
+    return f"{result.part} [{result.span[0]}:{result.span[1]}]"
 
 
 _PART_NAMES = {"html": N_("HTML"), "text": N_("plain-text")}

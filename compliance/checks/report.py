@@ -6,13 +6,19 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 
 from compliance.checks.auth_dns import check_authentication
+from compliance.checks.body_check import check_body
 from compliance.checks.dns_lookup import TxtLookup
 from compliance.checks.domain import normalize_domain
 from compliance.checks.findings import CheckReport, Severity
+from compliance.checks.header_check import check_headers
 from compliance.checks.i18n import N_, translate
+from compliance.checks.identity_check import check_advertising_label, check_sender_identification
+from compliance.checks.link_check import check_links
 from compliance.checks.list_unsubscribe import check_list_unsubscribe
 from compliance.checks.message import HeaderMap, parse_message
-from compliance.checks.postal_address import check_postal_address
+from compliance.checks.postal_address import check_postal_address, html_lines
+from compliance.checks.sender_profile import SenderProfile
+from compliance.checks.subject_check import check_subject
 from compliance.checks.unsubscribe import check_unsubscribe
 
 SEVERITY_LABELS: Mapping[Severity, str] = {
@@ -23,19 +29,27 @@ SEVERITY_LABELS: Mapping[Severity, str] = {
 
 
 def run_message_check(
-    message: bytes | EmailMessage, from_domain: str, lookup: TxtLookup | None
+    message: bytes | EmailMessage,
+    from_domain: str,
+    lookup: TxtLookup | None,
+    *,
+    sender: SenderProfile | None = None,
 ) -> CheckReport:
     """Check a message given as the raw bytes of an .eml file or as an ``EmailMessage``.
 
     ``lookup`` answers the DNS queries of the authentication checks; with
-    None they are reported as skipped.
+    None they are reported as skipped. ``sender`` gives the registered name
+    and address and the recipients' consents that some checks compare with.
 
     :raises InvalidDomainError: when ``from_domain`` is not a valid domain name.
     :raises TypeError: when ``message`` is of another type.
     """
     domain = normalize_domain(from_domain)
     parts = parse_message(message)
-    return _run(parts.html, parts.text, parts.headers, domain, lookup)
+    return _run(
+        parts.html, parts.text, parts.headers, domain, lookup, sender or SenderProfile(),
+        parts.defects, True,
+    )  # fmt: skip
 
 
 def run_parts_check(
@@ -44,13 +58,17 @@ def run_parts_check(
     headers: Mapping[str, str],
     from_domain: str,
     lookup: TxtLookup | None,
+    *,
+    sender: SenderProfile | None = None,
 ) -> CheckReport:
     """Check a message given as its HTML body, text body and headers (None: part absent).
 
     :raises InvalidDomainError: when ``from_domain`` is not a valid domain name.
     """
     domain = normalize_domain(from_domain)
-    return _run(html, text, HeaderMap(headers), domain, lookup)
+    return _run(
+        html, text, HeaderMap(headers), domain, lookup, sender or SenderProfile(), (), False
+    )
 
 
 def _run(
@@ -59,12 +77,24 @@ def _run(
     headers: HeaderMap,
     domain: str,
     lookup: TxtLookup | None,
+    sender: SenderProfile,
+    defects: tuple[str, ...],
+    complete_headers: bool,
 ) -> CheckReport:
+    body_lines = html_lines(html) if html is not None else []
+    if text is not None:
+        body_lines += text.splitlines()
     findings = (
         check_authentication(domain, lookup)
         + check_list_unsubscribe(headers)
         + check_unsubscribe(html, text)
-        + check_postal_address(html, text)
+        + check_postal_address(html, text, sender.postal_address)
+        + check_sender_identification(body_lines, sender.legal_name)
+        + check_advertising_label(headers.get("Subject"), body_lines, sender.advertising_consent)
+        + check_links(html, text)
+        + check_subject(headers)
+        + check_body(html, text, defects=defects, tracking_consent=sender.tracking_consent)
+        + check_headers(headers, complete=complete_headers)
     )
     return CheckReport(from_domain=domain, findings=findings)
 

@@ -24,6 +24,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         ZoneTxtLookup,
     )
     from compliance.checks.report import render_text, run_message_check
+    from compliance.checks.report_html import render_html
 
     message_path = Path(args.message)
     try:
@@ -75,6 +76,13 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         print(f"sendguard: error: --from-domain: {error}", file=sys.stderr)
         return EXIT_USAGE
 
+    if args.html:
+        page = render_html(report, args.lang or settings.default_locale)
+        try:
+            Path(args.html).write_text(page, encoding="utf-8")
+        except OSError as error:
+            return fail(f"cannot write {args.html}: {error.strerror}")
+
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -102,8 +110,13 @@ def add_parsers(commands: Any) -> None:
     check.add_argument("--no-dns", action="store_true", help="skip the DNS checks")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.add_argument(
+        "--html",
+        metavar="OUT.html",
+        help="also write the report as an HTML page to this file (language: --lang)",
+    )
+    check.add_argument(
         "--lang",
         choices=["fr", "en"],
-        help="language of the text report (default: SENDGUARD_DEFAULT_LOCALE)",
+        help="language of the text and HTML reports (default: SENDGUARD_DEFAULT_LOCALE)",
     )
     check.set_defaults(handler=cmd_check)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from sqlalchemy import desc
+from sqlalchemy import ScalarSelect, desc
 from sqlmodel import Session, col, select
 
 from compliance.core.models import AuditEvent, Sender, iso_utc, utcnow
@@ -37,21 +37,49 @@ def lock_sender(session: Session, sender_id: str) -> None:
     is FOR NO KEY UPDATE: inserting a row that references the sender takes
     FOR KEY SHARE on it, which FOR UPDATE would wait for, so two sign-ups of
     one sender would deadlock; FOR NO KEY UPDATE still serialises appends.
+
+    A transaction that already holds the lock does not ask again: a sign-up
+    appends to the ledger and to the audit chain, and the second SELECT
+    would be one more round trip for a lock it has.
     """
+    locked_by: dict[str, object] = session.info.setdefault(_LOCKED_SENDERS, {})
+    transaction = _innermost_transaction(session)
+    if transaction is not None and locked_by.get(sender_id) is transaction:
+        return
     session.exec(select(Sender.id).where(Sender.id == sender_id).with_for_update(key_share=True))
+    # The lock ends with the transaction: remember which transaction holds it.
+    # A later transaction is another object, so it locks again. Inside a
+    # savepoint the savepoint is remembered, because PostgreSQL releases a
+    # lock taken there when the savepoint rolls back.
+    locked_by[sender_id] = _innermost_transaction(session)
+
+
+def _innermost_transaction(session: Session) -> object | None:
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+# session.info key of the senders whose row the current transaction has locked.
+_LOCKED_SENDERS = "sendguard_locked_senders"
 
 
 def record_event(
-    session: Session, sender_id: str, *, actor: str, action: str, object_type: str, object_id: str
+    session: Session,
+    sender_id: str,
+    *,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    known_head: str | None = None,
 ) -> AuditEvent:
-    """Append one event to the sender's chain; ``object_id`` must be an id, never personal data."""
-    lock_sender(session, sender_id)
-    previous = session.exec(
-        select(AuditEvent.event_hash)
-        .where(AuditEvent.sender_id == sender_id)
-        .order_by(desc(col(AuditEvent.id)))
-        .limit(1)
-    ).first()
+    """Append one event to the sender's chain; ``object_id`` must be an id, never personal data.
+
+    ``known_head`` is the latest event hash (GENESIS_HASH for none) when the
+    caller has already locked the sender and read it in this transaction.
+    """
+    if known_head is None:
+        lock_sender(session, sender_id)
+        known_head = session.exec(select(head_query(sender_id))).one() or GENESIS_HASH
 
     event = AuditEvent(
         sender_id=sender_id,
@@ -60,13 +88,24 @@ def record_event(
         object_type=object_type,
         object_id=object_id,
         created_at=utcnow(),
-        prev_hash=previous or GENESIS_HASH,
+        prev_hash=known_head,
         event_hash="",
     )
     event.event_hash = _event_hash(event)
     session.add(event)
     session.flush()
     return event
+
+
+def head_query(sender_id: str) -> ScalarSelect[str]:
+    """Build a scalar subquery of the sender's latest event hash (NULL for an empty chain)."""
+    return (
+        select(AuditEvent.event_hash)
+        .where(AuditEvent.sender_id == sender_id)
+        .order_by(desc(col(AuditEvent.id)))
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def verify_chain(session: Session, sender_id: str) -> int | None:

@@ -27,6 +27,8 @@ from sqlalchemy import (
     select,
 )
 
+from compliance.core.db import read_only, sqlite_writer
+
 NONCE_BYTES = 12
 
 _metadata = MetaData()
@@ -64,7 +66,9 @@ class KeyStore:
         key = AESGCM.generate_key(bit_length=256)
         nonce = os.urandom(NONCE_BYTES)
         wrapped = nonce + self._wrapper.encrypt(nonce, key, contact_id.encode("ascii"))
-        with self._engine.begin() as connection:
+        # Queued behind other key writers of this process (SQLite), not in
+        # SQLite's sleeping busy handler: sign-ups create keys in parallel.
+        with sqlite_writer(self._engine), self._engine.begin() as connection:
             connection.execute(
                 insert(data_keys).values(
                     contact_id=contact_id, wrapped_key=wrapped, created_at=datetime.now(UTC)
@@ -74,7 +78,9 @@ class KeyStore:
 
     def get_key(self, contact_id: str) -> bytes | None:
         """Return the contact's data key, or None once it has been destroyed."""
-        with self._engine.connect() as connection:
+        # A deferred transaction on SQLite: a read must not take the write
+        # lock that key creation needs.
+        with read_only(self._engine).connect() as connection:
             wrapped = connection.execute(
                 select(data_keys.c.wrapped_key).where(data_keys.c.contact_id == contact_id)
             ).scalar_one_or_none()
@@ -92,7 +98,7 @@ class KeyStore:
 
     def destroy_key(self, contact_id: str) -> bool:
         """Delete the contact's data key; return whether one existed."""
-        with self._engine.begin() as connection:
+        with sqlite_writer(self._engine), self._engine.begin() as connection:
             result = connection.execute(
                 delete(data_keys).where(data_keys.c.contact_id == contact_id)
             )

@@ -15,13 +15,13 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 import structlog
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
-from compliance.core.db import is_postgresql
+from compliance.core.db import is_postgresql, transaction
 from compliance.core.dkim_signing import DkimSigner
 from compliance.core.keystore import KeyStore, decrypt_bytes, encrypt_bytes
-from compliance.core.mail import MailTransport, TransportError
+from compliance.core.mail import SMTP_TIMEOUT_SECONDS, MailTransport, TransportError
 from compliance.core.models import OutboxMessage, OutboxStatus, utcnow
 
 log = structlog.get_logger(__name__)
@@ -30,6 +30,9 @@ BATCH_SIZE = 20
 # Retries back off exponentially from 30 s, capped at one hour.
 BASE_BACKOFF_SECONDS = 30
 MAX_BACKOFF_SECONDS = 3600
+# How long a claimed row stays out of other claims while it is being sent:
+# longer than a batch can take (BATCH_SIZE sends, each bounded by the SMTP timeout).
+CLAIM_LEASE = timedelta(seconds=BATCH_SIZE * SMTP_TIMEOUT_SECONDS * 2)
 
 
 def enqueue(
@@ -43,6 +46,34 @@ def enqueue(
     message: EmailMessage,
 ) -> OutboxMessage:
     """Queue ``message`` for sending, encrypted under the contact's data key."""
+    row = prepare(
+        sender_id=sender_id,
+        contact_id=contact_id,
+        data_key=data_key,
+        kind=kind,
+        idempotency_key=idempotency_key,
+        message=message,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def prepare(
+    *,
+    sender_id: str,
+    contact_id: str,
+    data_key: bytes,
+    kind: str,
+    idempotency_key: str,
+    message: EmailMessage,
+) -> OutboxMessage:
+    """Build an outbox row without a session: the caller adds it to its transaction.
+
+    Serialising and encrypting the message is CPU work; doing it before the
+    write transaction keeps SQLite's write lock short (docs/benchmarks-consent.md).
+    The caller may set ``idempotency_key`` later, before adding the row.
+    """
     row = OutboxMessage(
         sender_id=sender_id,
         contact_id=contact_id,
@@ -53,8 +84,6 @@ def enqueue(
     message["Message-ID"] = f"<{row.id}@sendguard>"
     # Serialised with the message's own policy: these bytes go on the wire unchanged.
     row.payload = encrypt_bytes(data_key, contact_id, f"outbox:{row.id}", message.as_bytes())
-    session.add(row)
-    session.flush()
     return row
 
 
@@ -133,13 +162,44 @@ class OutboxWorker:
             raise
 
     def process_batch(self) -> int:
-        """Send up to one batch of due messages; return how many were handled."""
-        with Session(self._engine, expire_on_commit=False) as session:
+        """Send up to one batch of due messages; return how many were handled.
+
+        Three steps, so that no database transaction stays open while mail
+        is sent (on SQLite an open write transaction blocks every sign-up):
+        claim the batch and commit, send with no transaction open, then
+        record the outcomes in one short transaction. A claim pushes the
+        row's next attempt CLAIM_LEASE ahead, so no other worker picks it
+        up meanwhile. If the process dies after sending and before
+        recording, the row is sent again once the lease expires: at least
+        once, as when the batch was sent inside its transaction, and the
+        fixed Message-ID lets receivers drop the copy.
+        """
+        rows = self._claim()
+        results: list[tuple[OutboxMessage, PermanentFailure | None]] = []
+        for row in rows:
+            try:
+                results.append((row, self._send_one(row)))
+            except Exception as error:
+                # Record the rows sent so far, or they would be sent again;
+                # this one stays claimed and is retried when its lease ends.
+                log.error("outbox.send_failed", outbox_id=row.id, error_type=type(error).__name__)
+        failures = self._record(results)
+
+        # After the commit, so that the hook's own transaction reads the dead rows.
+        for failure in failures:
+            self._report(failure)
+        return len(rows)
+
+    def _claim(self) -> list[OutboxMessage]:
+        now = utcnow()
+        # transaction() queues this write behind sign-ups on SQLite's
+        # in-process writer lock, instead of in SQLite's sleeping busy handler.
+        with transaction(self._engine) as session:
             query = (
                 select(OutboxMessage)
                 .where(
                     OutboxMessage.status == OutboxStatus.PENDING,
-                    OutboxMessage.next_attempt_at <= utcnow(),
+                    OutboxMessage.next_attempt_at <= now,
                 )
                 .order_by(col(OutboxMessage.next_attempt_at))
                 .limit(BATCH_SIZE)
@@ -147,16 +207,46 @@ class OutboxWorker:
             if is_postgresql(self._engine):
                 # Several workers may drain one database: each row goes to one.
                 query = query.with_for_update(skip_locked=True)
-            rows = session.exec(query).all()
-            failures = [failure for row in rows if (failure := self._send_one(row)) is not None]
+            rows = list(session.exec(query).all())
             for row in rows:
+                row.attempts += 1
+                row.next_attempt_at = now + CLAIM_LEASE
                 session.add(row)
-            session.commit()
+        # The rows are detached now: the send step changes them without a session.
+        return rows
 
-        # After the commit, so that the hook's own transaction reads the dead rows.
-        for failure in failures:
-            self._report(failure)
-        return len(rows)
+    def _record(
+        self, results: list[tuple[OutboxMessage, PermanentFailure | None]]
+    ) -> list[PermanentFailure]:
+        """Store each sent row's outcome; return the failures of rows that still exist."""
+        failures: list[PermanentFailure] = []
+        deleted_ids: list[str] = []
+        if not results:
+            return failures
+        with transaction(self._engine) as session:
+            for row, failure in results:
+                changed = session.connection().execute(
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id) == row.id)
+                    .values(
+                        status=row.status,
+                        attempts=row.attempts,
+                        next_attempt_at=row.next_attempt_at,
+                        last_error=row.last_error,
+                        sent_at=row.sent_at,
+                        payload=row.payload,
+                    )
+                )
+                if changed.rowcount == 0:
+                    deleted_ids.append(row.id)
+                elif failure is not None:
+                    failures.append(failure)
+        if deleted_ids:
+            # The contact was erased while its message was being sent: the
+            # erasure already deleted the row, so delete the copy this
+            # send may have written after it (a development outbox folder).
+            self._transport.forget(deleted_ids)
+        return failures
 
     def _report(self, failure: PermanentFailure) -> None:
         if self._on_permanent_failure is None:
@@ -171,7 +261,7 @@ class OutboxWorker:
             )
 
     def _send_one(self, row: OutboxMessage) -> PermanentFailure | None:
-        row.attempts += 1
+        # The claim has already counted this attempt (row.attempts).
         key = self._keystore.get_key(row.contact_id) if row.contact_id else None
         if key is None:
             # The contact was erased after the message was queued.

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from compliance.checks.dns_lookup import ResolverTxtLookup, TxtLookup
 from compliance.checks.report import run_message_check, run_parts_check
+from compliance.checks.report_html import render_html
+from compliance.checks.sender_profile import SenderProfile
 from compliance.core.auth import Principal, require_roles
 from compliance.core.context import AppServices
 from compliance.core.db import DbSession
 from compliance.core.errors import InvalidInput
-from compliance.core.i18n import N_
-from compliance.core.models import Role
+from compliance.core.i18n import N_, negotiate_locale
+from compliance.core.models import Role, Sender
 from compliance.core.settings import Settings
 from suppression.campaigns import mark_sent
 
@@ -65,19 +68,51 @@ def dns_lookup(settings: Settings) -> TxtLookup:
     return ResolverTxtLookup.from_system(timeout=settings.dns_timeout_seconds)
 
 
-@router.post("/checks")
+def prefers_html(accept: str | None) -> bool:
+    """Tell whether an Accept header ranks text/html above application/json (RFC 9110 12.5.1)."""
+    qualities: dict[str, float] = {}
+    for part in (accept or "").split(","):
+        media_type, *parameters = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        qualities[media_type.lower()] = max(quality, qualities.get(media_type.lower(), 0.0))
+    html = qualities.get("text/html", 0.0)
+    json_quality = max(qualities.get("application/json", 0.0), qualities.get("*/*", 0.0))
+    return html > 0 and html > json_quality
+
+
+# The JSON report has no fixed model (findings carry free-form facts), so
+# no response model is declared; text/html gives the same report as a page.
+@router.post("/checks", response_model=None)
 def check_message(
     body: CheckRequest,
+    request: Request,
     session: DbSession,
     services: AppServices,
     principal: Principal = Depends(require_roles(Role.SENDER)),  # noqa: B008 - FastAPI dependency
-) -> dict[str, Any]:
+) -> dict[str, Any] | HTMLResponse:
     lookup = None if body.skip_dns else dns_lookup(services.settings)
+    # The sender's registered name and address: the footer is compared with them.
+    registered = session.get(Sender, principal.sender_id)
+    profile = SenderProfile(
+        legal_name=registered.name if registered else None,
+        postal_address=(registered.postal_address or None) if registered else None,
+    )
     try:
         if body.eml is not None:
-            report = run_message_check(body.eml.encode("utf-8"), body.from_domain, lookup)
+            report = run_message_check(
+                body.eml.encode("utf-8"), body.from_domain, lookup, sender=profile
+            )
         else:
-            report = run_parts_check(body.html, body.text, body.headers, body.from_domain, lookup)
+            report = run_parts_check(
+                body.html, body.text, body.headers, body.from_domain, lookup, sender=profile
+            )
     except ValueError:
         # The checks raise ValueError only for the from_domain argument.
         raise InvalidInput(
@@ -96,4 +131,9 @@ def check_message(
         else:
             campaign = mark_sent(session, principal.sender_id, body.campaign_id, principal.actor)
             result["campaign_sent_at"] = campaign.sent_at.isoformat() if campaign.sent_at else None
+    if prefers_html(request.headers.get("accept")):
+        lang = negotiate_locale(
+            request.headers.get("accept-language"), services.settings.default_locale
+        )
+        return HTMLResponse(render_html(report, lang))
     return result

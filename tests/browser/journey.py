@@ -16,9 +16,12 @@ LOCALES = ("fr", "en")
 KEPT = "kept"
 
 
-def catalog(locale: str, msgid: str) -> str:
-    """Return the catalog's text for ``msgid``, so tests compare against translations."""
-    return translate(locale, msgid)
+def catalog(locale: str, msgid: str, **params: object) -> str:
+    """Return the catalog's text for ``msgid``, so tests compare against translations.
+
+    ``params`` fill the message's ``%(name)s`` placeholders.
+    """
+    return translate(locale, msgid, **params)
 
 
 def subscribe(service: ServeProcess, sender: SenderAccount, address: str, locale: str) -> None:

@@ -14,11 +14,15 @@ from compliance.checks.i18n import CATALOG_DIR, N_, UnsupportedLocaleError, lang
 
 CHECKS_DIR = Path(i18n.__file__).parent
 _PARAMETER = re.compile(r"%\((\w+)\)[sd]")
+# Literal msgids of the report templates: {{ _("...") }}.
+_TEMPLATE_MSGID = re.compile(r'\b_\(\s*"([^"]*)"')
 
 
 def _code_msgids() -> set[str]:
-    """Collect the literal arguments of every N_() call in the checks package."""
+    """Collect the literal arguments of every N_() call and template _() call of the package."""
     msgids = set()
+    for template in (CHECKS_DIR / "templates").rglob("*.html"):
+        msgids.update(_TEMPLATE_MSGID.findall(template.read_text(encoding="utf-8")))
     for path in CHECKS_DIR.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (

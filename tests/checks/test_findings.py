@@ -22,13 +22,25 @@ def test_severity_values() -> None:
 
 
 def test_rule_catalogue_ids_and_sources() -> None:
-    assert set(RULES) == {"US-01", "US-03", "MB-01", "MB-02", "MB-03"}
+    assert set(RULES) == {
+        *("US-01", "US-02", "US-03", "US-07", "US-08", "US-09"),
+        *("CA-05", "CA-06", "EU-08", "EP-05"),
+        *("MB-01", "MB-02", "MB-03", "MB-05", "MB-06"),
+        *("DQ-01", "DQ-02", "DQ-03", "DQ-04", "DQ-05"),
+    }
     assert RULES["US-01"].source == "15 U.S.C. 7704(a)(5)(A)(iii)"
     assert RULES["US-03"].source == "15 U.S.C. 7704(a)(5)(A)(ii)"
     assert "RFC 8058" in RULES["MB-01"].source
     assert "RFC 7208" in RULES["MB-03"].source
     assert "RFC 7489" in RULES["MB-03"].source
-    assert all(rule.severity is Severity.BLOCK for rule in RULES.values())
+    legal_blocking = ("US-01", "US-03", "US-09", "CA-05", "CA-06", "MB-01", "MB-02", "MB-03")
+    assert all(RULES[rule_id].severity is Severity.BLOCK for rule_id in legal_blocking)
+    # Sendguard's own heuristics never block a send on their own.
+    assert all(
+        rule.severity is Severity.WARN
+        for rule_id, rule in RULES.items()
+        if rule_id.startswith("DQ")
+    )
 
 
 def test_make_finding_renders_both_languages() -> None:
@@ -106,5 +118,15 @@ def test_report_to_dict_shape() -> None:
             "check": "spf.unknown",
             "message": {"fr": "délai dépassé", "en": "timed out"},
             "facts": {"count": 2},
+            "area": "authentication",
+            "location": "",
+            "fix": {"fr": "", "en": ""},
         }
     ]
+    assert data["decision"] == "warn"
+    assert data["areas"] == {
+        "authentication": [0],
+        "content": [],
+        "recipients": [],
+        "reputation": [],
+    }

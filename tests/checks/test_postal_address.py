@@ -172,7 +172,10 @@ def test_merge_tag_warns_unverified() -> None:
 def test_no_address_blocks() -> None:
     findings = check_postal_address("<p>Deals</p>", "Deals")
 
-    assert [(f.check, f.severity) for f in findings] == [("address.missing", Severity.BLOCK)]
+    assert [(f.rule, f.check, f.severity) for f in findings] == [
+        ("US-01", "address.missing", Severity.BLOCK),
+        ("CA-06", "address.missing", Severity.BLOCK),
+    ]
 
 
 def test_hidden_address_not_counted() -> None:
