@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from compliance.core.models import UtcDateTime, new_id, utcnow
@@ -116,6 +116,28 @@ class CampaignList(SQLModel, table=True):
     list_id: str = Field(
         foreign_key="mailing_lists.id", primary_key=True, index=True, max_length=36
     )
+
+
+class CampaignReport(SQLModel, table=True):
+    """A pre-send report stored for a campaign; the latest one is the campaign's report.
+
+    The table lives here, beside Campaign, and not in compliance.presend which
+    writes it: the migrations and the domain code (campaign deletion, data
+    exports) import the domain models, and a domain may not import the
+    orchestration layer. ``report`` is the JSON report, which by design contains
+    counts, positions and rule ids, never a recipient's address.
+    """
+
+    __tablename__ = "campaign_reports"
+    __table_args__ = (Index("ix_campaign_reports_campaign_created", "campaign_id", "created_at"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    campaign_id: str = Field(foreign_key="campaigns.id", max_length=36)
+    sender_id: str = Field(foreign_key="senders.id", index=True, max_length=36)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    # The report's decision: block, warn or pass.
+    verdict: str = Field(max_length=8)
+    report: dict[str, object] = Field(sa_column=Column(JSON, nullable=False))
 
 
 class EventKind(enum.StrEnum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -9,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from compliance.checks.dns_lookup import ResolverTxtLookup, TxtLookup
+from compliance.checks.findings import CheckReport, Finding
 from compliance.checks.report import run_message_check, run_parts_check
 from compliance.checks.report_html import render_html
 from compliance.checks.sender_profile import SenderProfile
@@ -19,7 +21,11 @@ from compliance.core.errors import InvalidInput
 from compliance.core.i18n import N_, negotiate_locale
 from compliance.core.models import Role, Sender
 from compliance.core.settings import Settings
-from suppression.campaigns import mark_sent
+from compliance.presend.recipient_findings import recipient_findings
+from compliance.presend.recipients import screen_for_check
+from compliance.presend.reports import latest_report, report_from_dict, store_report
+from compliance.presend.screening import MAX_SCREEN_RECIPIENTS
+from suppression.campaigns import campaign_list_ids, get_campaign, mark_sent
 
 router = APIRouter(prefix="/v1", tags=["checks"])
 
@@ -41,8 +47,16 @@ class CheckRequest(BaseModel):
     skip_dns: bool = False
     # Record the campaign as sent when nothing blocks: its lists then stay
     # locked for 7 days.
+    # With campaign_id the report is stored and GET /v1/campaigns/{id}/report returns it.
     campaign_id: str | None = Field(default=None, max_length=64)
     mark_sent: bool = False
+    # The recipients to screen, with the same limit as POST /v1/screen.
+    recipients: list[str] | None = Field(default=None, max_length=MAX_SCREEN_RECIPIENTS)
+    # Opt-outs scoped to these lists apply too; default: the campaign's lists.
+    # TODO: screen the members of list_ids when no recipients are given.
+    list_ids: list[str] = Field(default_factory=list, max_length=100)
+    # The planned send time (default: now); opt-out deadlines are counted to it.
+    send_at: datetime | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> CheckRequest:
@@ -123,6 +137,14 @@ def check_message(
             ),
         ) from None
 
+    if body.recipients is not None:
+        report = CheckReport(
+            report.from_domain,
+            report.findings + _recipient_findings(body, session, services, principal),
+        )
+    if body.campaign_id is not None:
+        store_report(session, principal.sender_id, body.campaign_id, report)
+
     result = report.to_dict()
     if body.mark_sent and body.campaign_id is not None:
         # A blocked report never starts the send, so the campaign stays unsent.
@@ -137,3 +159,43 @@ def check_message(
         )
         return HTMLResponse(render_html(report, lang))
     return result
+
+
+def _recipient_findings(
+    body: CheckRequest, session: DbSession, services: AppServices, principal: Principal
+) -> tuple[Finding, ...]:
+    list_ids = list(body.list_ids)
+    if not list_ids and body.campaign_id is not None:
+        get_campaign(session, principal.sender_id, body.campaign_id)
+        list_ids = campaign_list_ids(session, body.campaign_id)
+    send_at = body.send_at or datetime.now(UTC)
+    if send_at.tzinfo is None:
+        # A send time without an offset is taken as UTC.
+        send_at = send_at.replace(tzinfo=UTC)
+    screening = screen_for_check(
+        session, principal.sender_id, services.indexer, body.recipients or [], list_ids, send_at
+    )
+    return recipient_findings(screening)
+
+
+@router.get("/campaigns/{campaign_id}/report", response_model=None)
+def campaign_report(
+    campaign_id: str,
+    request: Request,
+    session: DbSession,
+    services: AppServices,
+    principal: Principal = Depends(require_roles(Role.SENDER)),  # noqa: B008 - FastAPI dependency
+) -> dict[str, Any] | HTMLResponse:
+    """Return the latest stored pre-send report of a campaign, as JSON or as an HTML page."""
+    row = latest_report(session, principal.sender_id, campaign_id)
+    if prefers_html(request.headers.get("accept")):
+        lang = negotiate_locale(
+            request.headers.get("accept-language"), services.settings.default_locale
+        )
+        return HTMLResponse(render_html(report_from_dict(row.report), lang))
+    return {
+        "campaign_id": row.campaign_id,
+        "created_at": row.created_at.isoformat(),
+        "verdict": row.verdict,
+        "report": row.report,
+    }
