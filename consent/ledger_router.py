@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import AnyHttpUrl, BaseModel, Field, field_validator
+from pydantic import AnyHttpUrl, BaseModel, Field, field_validator, model_validator
 
 from compliance.core.auth import Principal, require_roles
 from compliance.core.context import AppServices, Services
@@ -25,6 +25,7 @@ from consent.models import ConsentRecord, Contact
 from consent.receipt import receipt_for
 from consent.router import Source, country_code, declared_minor, valid_topic_keys
 from consent.topics import declared_topics
+from consent.urls import form_page_url
 
 router = APIRouter(prefix="/v1", tags=["consent"])
 
@@ -32,6 +33,16 @@ SenderKey = Depends(require_roles(Role.SENDER))
 ProofReader = Depends(require_roles(Role.SENDER, Role.DPO))
 ChainReader = Depends(require_roles(Role.ADMIN, Role.DPO))
 AdminKey = Depends(require_roles(Role.ADMIN))
+
+
+# A relationship basis rests on a sale, an inquiry or a relationship that the
+# sender records itself (api, import); a contest or a survey is none of them.
+_SOURCES_BY_BASIS: dict[Basis, frozenset[str]] = {
+    Basis.SOFT_OPT_IN: frozenset({"purchase", "api", "import"}),
+    Basis.CASL_IMPLIED_PURCHASE: frozenset({"purchase", "api", "import"}),
+    Basis.CASL_IMPLIED_INQUIRY: frozenset({"inquiry", "api", "import"}),
+    Basis.CASL_IMPLIED_NON_BUSINESS: frozenset({"api", "import", "event"}),
+}
 
 
 class ConsentIn(ApiModel):
@@ -77,6 +88,19 @@ class ConsentIn(ApiModel):
     @classmethod
     def _valid_country(cls, value: str | None) -> str | None:
         return None if value is None else country_code(value)
+
+    @model_validator(mode="after")
+    def _source_fits_basis(self) -> ConsentIn:
+        allowed = _SOURCES_BY_BASIS.get(self.lawful_basis)
+        if allowed is not None and self.source not in allowed:
+            raise ValueError(
+                N_(
+                    "source does not fit lawful_basis: a soft opt-in or implied consent rests"
+                    " on a sale, an inquiry or a relationship; give the matching source"
+                    " (purchase, inquiry, api or import) or the basis 'consent'."
+                )
+            )
+        return self
 
     @field_validator("relationship_at")
     @classmethod
@@ -150,7 +174,7 @@ def record_consent(
         lawful_basis=body.lawful_basis.value,
         regime=body.regime,
         source=body.source,
-        form_url=str(body.form_url) if body.form_url else None,
+        form_url=form_page_url(str(body.form_url)) if body.form_url else None,
         wording_text=body.consent_text,
         wording_version=body.consent_text_version,
         privacy_policy_url=str(body.privacy_policy_url),

@@ -10,7 +10,7 @@ page (Post/Redirect/Get), so a reload repeats nothing.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -90,6 +90,7 @@ RESULTS = frozenset(
         "invalid_date",
         "invalid_address",
         "invalid_choice",
+        "invalid_name",
         "nothing_changed",
     }
 )
@@ -132,7 +133,7 @@ def preference_center(
         pending=contact.status == ContactStatus.PENDING,
         address_pending=contact.pending_email_ciphertext is not None,
         result=result if result in RESULTS else None,
-        today=utcnow().date().isoformat(),
+        tomorrow=(utcnow() + timedelta(days=1)).date().isoformat(),
     )
 
 
@@ -178,7 +179,10 @@ async def preference_action(
         changed = preferences.resume(session, services, contact, client)
         return _back(path, lang, "resumed" if changed else "nothing_changed")
     if action == "name":
-        changed = self_service.rename(session, services, contact, _field(form, "name"), client)
+        name = _field(form, "name")
+        if "\x00" in name or len(name) > self_service.MAX_NAME:
+            return _back(path, lang, "invalid_name")
+        changed = self_service.rename(session, services, contact, name, client)
         return _back(path, lang, "name_saved" if changed else "nothing_changed")
     if action == "address":
         new_address = _field(form, "email").strip()

@@ -279,6 +279,17 @@ def set_topics(
     as they are.
     """
     offered = {topic.key: topic for topic in public_topics}
+    if contact.status != ContactStatus.CONFIRMED:
+        # Only a confirmed address may add topics without a new double
+        # opt-in: a page left open after an unsubscribe must not subscribe
+        # the person again. Removing topics stays possible.
+        wanted = wanted & {
+            row.topic
+            for row in session.exec(
+                select(Subscription).where(Subscription.contact_id == contact.id)
+            )
+            if row.status in (SubscriptionStatus.CONFIRMED, SubscriptionStatus.PAUSED)
+        }
     rows = {
         row.topic: row
         for row in session.exec(select(Subscription).where(Subscription.contact_id == contact.id))

@@ -15,13 +15,16 @@ from compliance.core.audit import record_event
 from compliance.core.auth import Principal, require_roles
 from compliance.core.context import AppServices
 from compliance.core.db import DbSession
-from compliance.core.errors import NotFound, safe_id
+from compliance.core.errors import InvalidInput, NotFound, safe_id
 from compliance.core.i18n import N_
 from compliance.core.models import Role, utcnow
 from compliance.core.validation import ApiModel
 from consent import preferences
 from consent.headers import preferences_url, unsubscribe_headers
 from consent.models import Contact, PreferenceEvent
+from consent.service import subscriptions_of
+from consent.topics import declared_topics
+from suppression.lists import memberships_of
 
 router = APIRouter(prefix="/v1", tags=["preferences"])
 
@@ -65,6 +68,20 @@ def contact_unsubscribe_headers(
 ) -> HeadersOut:
     """Return the RFC 8058 headers and preference link for a campaign email to this contact."""
     contact = _contact(session, principal.sender_id, contact_id)
+    kind, _, ref = body.scope.partition(":")
+    topics = {topic.key for topic in declared_topics(session, contact.sender_id)}
+    topics |= {row.topic for row in subscriptions_of(session, contact)}
+    lists = {mailing_list.id for _, mailing_list in memberships_of(session, contact.id)}
+    # A link for a scope the contact is not in would unsubscribe from nothing.
+    if (kind == "topic" and ref not in topics) or (kind == "list" and ref not in lists):
+        raise InvalidInput(
+            "scope",
+            N_(
+                "scope: the contact has no topic or list %(ref)s; use one of its topics"
+                " (topic:<key>), one of its lists (list:<id>), or 'all'."
+            ),
+            ref=safe_id(ref),
+        )
     return HeadersOut(
         headers=unsubscribe_headers(services, contact.sender_id, contact.id, body.scope),
         preferences_url=preferences_url(services, contact.sender_id, contact.id),

@@ -17,6 +17,7 @@ from compliance.core.validation import ApiModel, email_address
 from consent import service, signup
 from consent.basis import age_of_digital_consent
 from consent.topics import TOPIC_KEY, check_public_topics
+from consent.urls import form_page_url
 
 router = APIRouter(prefix="/v1", tags=["consent"])
 
@@ -131,7 +132,7 @@ def subscribe(
         lawful_basis="consent",
         regime=body.regime,
         source=body.source,
-        form_url=str(body.form_url) if body.form_url else None,
+        form_url=form_page_url(str(body.form_url)) if body.form_url else None,
         wording_text=body.consent_text,
         wording_version=body.consent_text_version,
         privacy_policy_url=str(body.privacy_policy_url),

@@ -26,6 +26,7 @@ from compliance.core.validation import email_address
 from consent import service, signup
 from consent.pages import page_locale, render
 from consent.topics import TOPIC_KEY, declared_topics
+from consent.urls import form_page_url
 
 api_router = APIRouter(prefix="/v1", tags=["consent"])
 page_router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -84,16 +85,6 @@ def form_snippet(
 def _field(form: FormData, name: str) -> str:
     value = form.get(name)
     return value if isinstance(value, str) else ""
-
-
-def _form_page(referer: str | None) -> str | None:
-    """The form's page, without query or fragment: they may carry personal data."""
-    if not referer:
-        return None
-    parts = urlsplit(referer)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"[:MAX_FIELD]
 
 
 def _error_page(
@@ -170,7 +161,7 @@ async def submit_form(
         lawful_basis="consent",
         regime="gdpr",
         source="form",
-        form_url=_form_page(request.headers.get("referer")),
+        form_url=form_page_url(request.headers.get("referer")),
         wording_text=wording,
         # Over 64 characters (many topics), the list is kept as its digest.
         wording_version=version

@@ -86,6 +86,17 @@ def get_topic(session: Session, sender_id: str, key: str) -> Topic:
 
 
 def create_topic(session: Session, sender_id: str, data: TopicInput) -> Topic:
+    """Declare a topic; the first one also declares the default ``newsletter`` topic.
+
+    Forms published before any topic existed offer ``newsletter``; keeping
+    it as a declared topic lets them go on working (archive it with
+    DELETE /v1/topics/newsletter when it is no longer wanted).
+    """
+    any_declared = session.exec(select(Topic.id).where(Topic.sender_id == sender_id)).first()
+    if any_declared is None and data.key != DEFAULT_TOPIC.key:
+        default = DEFAULT_TOPIC.model_dump(exclude={"id", "sender_id", "created_at"})
+        session.add(Topic(sender_id=sender_id, **default))
+        session.flush()
     existing = session.exec(
         select(Topic.id).where(Topic.sender_id == sender_id, Topic.key == data.key)
     ).first()

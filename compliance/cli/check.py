@@ -23,7 +23,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         ZoneFileError,
         ZoneTxtLookup,
     )
-    from compliance.checks.report import render_text, run_message_check
+    from compliance.checks.report import render_text, run_message_check, run_parts_check
     from compliance.checks.report_html import render_html
 
     message_path = Path(args.message)
@@ -71,7 +71,13 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USAGE
 
     try:
-        report = run_message_check(raw, args.from_domain, lookup)
+        if Path(args.message).suffix.lower() in (".html", ".htm"):
+            # A bare HTML template, as ESPs store them: the HTML part alone,
+            # its headers left to the ESP.
+            html = raw.decode("utf-8", errors="replace")
+            report = run_parts_check(html, None, {}, args.from_domain, lookup)
+        else:
+            report = run_message_check(raw, args.from_domain, lookup)
     except ValueError as error:
         print(f"sendguard: error: --from-domain: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -94,8 +100,11 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def add_parsers(commands: Any) -> None:
-    check = commands.add_parser("check", help="run the pre-send checks on an .eml message")
-    check.add_argument("message", help="path of the message (.eml, RFC 5322)")
+    check = commands.add_parser("check", help="run the pre-send checks on a message")
+    check.add_argument(
+        "message",
+        help="path of the message: .eml (RFC 5322), or .html/.htm for a bare HTML template",
+    )
     check.add_argument(
         "--from-domain", required=True, help="domain of the From address, e.g. news.example.org"
     )

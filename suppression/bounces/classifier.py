@@ -47,13 +47,23 @@ def classify(raw: bytes) -> list[Verdict]:
     Never raises on malformed input: a message that carries no report gets
     one ``not_bounce`` verdict with an empty recipient.
     """
-    verdicts = [
-        verdict
-        for message in _mbox_messages(raw)
-        for verdict in _classify(walk(message), forwarded=False)
-    ]
+    # RFC 5322 caps a line at 998 characters; a longer one is junk or an
+    # attack, and some reply patterns take time that grows faster than the
+    # line. Cutting it keeps every later step linear in the message size.
+    bounded = _LONG_LINE.sub(lambda match: match.group(0)[:MAX_LINE_BYTES], raw)
+    verdicts: list[Verdict] = []
+    for message in _mbox_messages(bounded):
+        try:
+            verdicts.extend(_classify(walk(message), forwarded=False))
+        except RecursionError:
+            # MIME nested deeper than Python's stack: no report can be read.
+            verdicts.append(Verdict(recipient="", bounce_class=BounceClass.UNKNOWN, reason=""))
     reports = [item for item in verdicts if item.bounce_class is not BounceClass.NOT_BOUNCE]
     return reports or verdicts[:1]
+
+
+MAX_LINE_BYTES = 1000
+_LONG_LINE = re.compile(rb"[^\r\n]{%d}[^\r\n]*" % MAX_LINE_BYTES)
 
 
 # The "From " line that opens each message of an mbox file (RFC 4155 section 2): the

@@ -417,3 +417,28 @@ def test_maintenance_writes_a_checkpoint_per_sender_once_per_interval(
             "/v1/consent/checkpoints/verify", json=statement, headers=tenant.auth("dpo")
         )
         assert check.json()["status"] == "ok"
+
+
+def test_relationship_basis_needs_a_matching_source(client: TestClient, tenant: Tenant) -> None:
+    body = {
+        "email": "winner@example.org",
+        "topics": ["newsletter"],
+        "lawful_basis": "soft_opt_in",
+        "source": "contest",
+        "opt_out_offered": True,
+        "relationship_at": "2026-11-01T00:00:00Z",
+        "country": "FR",
+        "consent_text": "t",
+        "consent_text_version": "1",
+        "privacy_policy_url": "https://example.org/privacy",
+        "privacy_policy_version": "1",
+    }
+    refused = client.post(
+        "/v1/consents", json=body, headers={**tenant.auth("sender"), "Accept-Language": "en"}
+    )
+
+    assert refused.status_code == 422
+    assert "source does not fit lawful_basis" in refused.text
+    body["source"] = "purchase"
+    accepted = client.post("/v1/consents", json=body, headers=tenant.auth("sender"))
+    assert accepted.status_code == 201

@@ -356,3 +356,45 @@ def test_address_change_emails_are_limited(client: TestClient, tenant: Tenant) -
 
     # A forwarded link cannot be used to mail strangers without limit.
     assert len(deliver(client)) == 3
+
+
+def test_stale_tab_cannot_resubscribe(client: TestClient, tenant: Tenant) -> None:
+    page = _subscribe_and_confirm(client, tenant)
+    stale = client.get(page)
+    _post_form(client, page, "unsubscribe")
+
+    # The other tab, opened before the unsubscribe, ticks a topic.
+    client.post(f"{page}/topics", data={"csrf": csrf_field(stale.text), "topics": "newsletter"})
+
+    assert _contact(client).status == "unsubscribed"
+    contact_id = _contact(client).id
+    history = client.get(f"/v1/contacts/{contact_id}/consent", headers=tenant.auth("dpo")).json()
+    assert history["basis_now"]["valid"] is False
+    assert [record["action"] for record in history["records"]][-1] == "withdrawn"
+
+
+def test_headers_need_a_scope_the_contact_has(client: TestClient, tenant: Tenant) -> None:
+    _subscribe_and_confirm(client, tenant)
+    contact_id = _contact(client).id
+
+    for scope in ("topic:nope", "list:00000000-0000-0000-0000-000000000000"):
+        response = client.post(
+            f"/v1/contacts/{contact_id}/unsubscribe-headers",
+            json={"scope": scope},
+            headers=tenant.auth("sender"),
+        )
+        assert response.status_code == 422, scope
+        assert response.json()["field"] == "scope"
+
+
+def test_name_with_control_characters_is_refused(client: TestClient, tenant: Tenant) -> None:
+    page = _subscribe_and_confirm(client, tenant)
+
+    assert (
+        "Name: use at most 200 characters" in _post_form(client, page, "name", name="a\x00b").text
+    )
+    assert (
+        "Name: use at most 200 characters" in _post_form(client, page, "name", name="x" * 201).text
+    )
+    with Session(_engine(client)) as session:
+        assert session.exec(select(Contact)).one().name_ciphertext is None

@@ -43,10 +43,15 @@ def test_default_topic_until_the_sender_declares_its_own(
 
     assert client.post("/v1/topics", json=PUBLIC, headers=tenant.auth("sender")).status_code == 201
     listed = client.get("/v1/topics", headers=tenant.auth("sender"))
-    assert [topic["key"] for topic in listed.json()] == ["agenda"]
+    # The first declared topic also declares the default one, so forms
+    # published before keep working.
+    assert [topic["key"] for topic in listed.json()] == ["agenda", "newsletter"]
+    kept = client.post("/v1/subscribe", json=signup(tenant.form_id, "a@example.org"))
+    assert kept.status_code == 202
 
-    # Once topics are declared, the default topic is no longer offered.
-    refused = client.post("/v1/subscribe", json=signup(tenant.form_id, "a@example.org"))
+    # Archived, the default topic is no longer offered.
+    assert client.delete("/v1/topics/newsletter", headers=tenant.auth("sender")).status_code == 204
+    refused = client.post("/v1/subscribe", json=signup(tenant.form_id, "b@example.org"))
     assert refused.status_code == 422
     assert refused.json()["field"] == "topics"
 
@@ -143,7 +148,7 @@ def test_snippet_offers_public_topics_with_their_wording_and_a_honeypot(
 
     assert form.get("action") == f"https://sendguard.test/f/{tenant.form_id}"
     boxes = form.xpath("//input[@type='checkbox']")
-    assert [box.get("value") for box in boxes] == ["agenda"]
+    assert [box.get("value") for box in boxes] == ["agenda", "newsletter"]
     label = form.xpath("//label[@for='sendguard-topic-agenda']")[0]
     assert label.text_content() == PUBLIC["wording_fr"]
     honeypot = form.xpath("//input[@name='website']")[0]
@@ -212,3 +217,13 @@ def test_form_honeypot_and_bad_fields(client: TestClient, tenant: Tenant) -> Non
     assert "x@y.z" not in private.text
     assert re.search(r"\(invalid id\)", private.text)
     assert _contacts(client) == []
+
+
+def test_form_url_keeps_no_address(client: TestClient, tenant: Tenant) -> None:
+    url = "https://site.example/signup/pp2@example.org/step?email=pp2@example.org#frag"
+    client.post("/v1/subscribe", json=signup(tenant.form_id, "pp2@example.org", form_url=url))
+
+    with Session(client.app.state.engine) as session:  # type: ignore[attr-defined]
+        record = session.exec(select(ConsentRecord)).one()
+    # The ledger is append-only: an address written there could never be erased.
+    assert record.form_url == "https://site.example/signup/-/step"

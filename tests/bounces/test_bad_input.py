@@ -128,3 +128,25 @@ def test_rejected_prefix_yields_to_cause() -> None:
 
     assert verdicts[0].reason == "requireptr"
     assert verdicts[0].bounce_class is BounceClass.SOFT
+
+
+def test_megabyte_line_is_cut_not_scanned() -> None:
+    # Found by a trial: a 1 MB line made the reply patterns run for minutes.
+    raw = (
+        b"From: MAILER-DAEMON@x.example\r\nSubject: Undelivered\r\n\r\n550 5.1.1 <"
+        + b"a" * 1_000_000
+        + b"@x.example> user unknown\r\n"
+    )
+    verdicts = classify(raw)
+    assert len(verdicts) == 1
+    assert len(verdicts[0].diagnostic) <= 1000
+
+
+def test_mime_nested_past_the_stack_is_unknown() -> None:
+    levels = b"".join(
+        b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (level, level + 1)
+        for level in range(2000)
+    )
+    raw = b"Content-Type: multipart/mixed; boundary=b0\r\n\r\n" + levels
+    [verdict] = classify(raw)
+    assert verdict.bounce_class is BounceClass.UNKNOWN
