@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from compliance.core.context import Services
 from compliance.core.tokens import TokenPurpose
+from consent.emails import Links
 
 
 def unsubscribe_headers(
@@ -39,3 +40,18 @@ def preferences_url(services: Services, sender_id: str, contact_id: str) -> str:
     lifetime = timedelta(days=services.settings.preference_link_ttl_days)
     token = services.tokens.issue(TokenPurpose.PREFERENCES, contact_id, sender_id, lifetime)
     return f"{services.settings.public_url}/p/{token}"
+
+
+def email_links(services: Services, sender_id: str, contact_id: str, action_url: str) -> Links:
+    """Build the links of one of Sendguard's own emails: its action, unsubscribe and receipt.
+
+    The unsubscribe and receipt links last ``PREFERENCE_LINK_TTL_DAYS``, at
+    least the 60 days CASL asks of an unsubscribe mechanism.
+    """
+    lifetime = timedelta(days=services.settings.preference_link_ttl_days)
+    base = services.settings.public_url
+    unsubscribe = services.tokens.issue(TokenPurpose.UNSUBSCRIBE, contact_id, sender_id, lifetime)
+    receipt = services.tokens.issue(TokenPurpose.RECEIPT, contact_id, sender_id, lifetime)
+    return Links(
+        action=action_url, unsubscribe=f"{base}/u/{unsubscribe}", receipt=f"{base}/r/{receipt}"
+    )

@@ -36,7 +36,7 @@ AdminKey = Depends(require_roles(Role.ADMIN))
 
 
 # A relationship basis rests on a sale, an inquiry or a relationship that the
-# sender records itself (api, import); a contest or a survey is none of them.
+# sender records itself (api, import). A contest or a survey is not such a relationship.
 _SOURCES_BY_BASIS: dict[Basis, frozenset[str]] = {
     Basis.SOFT_OPT_IN: frozenset({"purchase", "api", "import"}),
     Basis.CASL_IMPLIED_PURCHASE: frozenset({"purchase", "api", "import"}),
@@ -254,7 +254,7 @@ class HistoryOut(BaseModel):
 
 def _contact(session: DbSession, sender_id: str, contact_id: str) -> Contact:
     contact = session.get(Contact, contact_id)
-    # Another sender's contact is answered exactly like a missing one.
+    # Another sender's contact gets the same 404 as a missing one.
     if contact is None or contact.sender_id != sender_id:
         raise NotFound(N_("Contact %(contact_id)s not found."), contact_id=safe_id(contact_id))
     return contact
@@ -314,7 +314,7 @@ def consent_history(
     services: AppServices,
     principal: Principal = ProofReader,
 ) -> HistoryOut:
-    """The contact's consent history with its proof, and whether it may be mailed now."""
+    """Return the contact's consent history with its proof, and whether it may be mailed now."""
     contact = _contact(session, principal.sender_id, contact_id)
     records = ledger.history(session, contact.id)
     verdict = judge(facts_from_records(contact, records), utcnow(), None, Regime.GDPR)
@@ -331,7 +331,7 @@ def consent_history(
 def consent_receipt(
     contact_id: str, session: DbSession, principal: Principal = ProofReader
 ) -> dict[str, object]:
-    """The contact's consent receipt (Kantara Consent Receipt v1.1 structure)."""
+    """Return the contact's consent receipt (Kantara Consent Receipt v1.1 structure)."""
     contact = _contact(session, principal.sender_id, contact_id)
     return receipt_for(session, contact)
 

@@ -24,6 +24,7 @@ from compliance.core.models import Sender, utcnow
 from compliance.core.outbox import delete_for_contact, enqueue
 from compliance.core.tokens import TokenPurpose
 from consent import emails, ledger
+from consent.headers import email_links
 from consent.models import (
     ConsentCheckpoint,
     Contact,
@@ -80,14 +81,7 @@ def send_reminder(session: Session, services: Services, contact_id: str, now: da
         expires_at - now,
         token_id=contact.confirmation_token_id,
     )
-    lifetime = timedelta(days=settings.preference_link_ttl_days)
-    links = emails.Links(
-        action=f"{settings.public_url}/c/{issued.token}",
-        unsubscribe=f"{settings.public_url}/u/"
-        + services.tokens.issue(TokenPurpose.UNSUBSCRIBE, contact.id, sender.id, lifetime),
-        receipt=f"{settings.public_url}/r/"
-        + services.tokens.issue(TokenPurpose.RECEIPT, contact.id, sender.id, lifetime),
-    )
+    links = email_links(services, sender.id, contact.id, f"{settings.public_url}/c/{issued.token}")
     remaining_hours = max(1, int((expires_at - now).total_seconds() // 3600))
     message = emails.confirmation_email(
         services.jinja,

@@ -65,7 +65,7 @@ def link_error(request: Request, services: Services, reason: str) -> HTMLRespons
     )
 
 
-def _client(request: Request) -> service.ClientInfo:
+def client_info(request: Request) -> service.ClientInfo:
     return service.ClientInfo(
         ip=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent"),
@@ -90,7 +90,7 @@ def confirmation_page(
 def confirm(token: str, request: Request, session: DbSession, services: AppServices) -> Response:
     try:
         contact = signup.contact_from_token(session, services, token, TokenPurpose.CONFIRM)
-        outcome = signup.confirm(session, services, contact, _client(request))
+        outcome = signup.confirm(session, services, contact, client_info(request))
     except service.LinkError as error:
         return link_error(request, services, error.reason)
 

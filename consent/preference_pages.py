@@ -26,20 +26,20 @@ from compliance.core.tokens import TokenPurpose
 from compliance.core.validation import email_address
 from consent import preferences, self_service, service, signup
 from consent.models import ContactStatus, PreferenceMethod, SelfServiceAction
-from consent.pages import _LINK_STATUS, _PAGE_HEADERS, link_error, page_locale, render
+from consent.pages import (
+    _LINK_STATUS,
+    _PAGE_HEADERS,
+    client_info,
+    link_error,
+    page_locale,
+    render,
+)
 from consent.topics import declared_topics
 from dsr.access import build_access_export, export_csv, export_json
 from dsr.service import Attestation, erase_subject
 from suppression.lists import memberships_of
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
-
-
-def _client(request: Request) -> service.ClientInfo:
-    return service.ClientInfo(
-        ip=request.client.host if request.client else None,
-        user_agent=request.headers.get("user-agent"),
-    )
 
 
 def _field(form: FormData, name: str) -> str:
@@ -152,7 +152,7 @@ async def preference_action(
     if not services.csrf.check(request, form.get("csrf")):
         return _csrf_failed(request, services, lang)
 
-    client = _client(request)
+    client = client_info(request)
     path = f"/p/{token}"
     if action == "topics":
         wanted = {value for value in form.getlist("topics") if isinstance(value, str)}
@@ -272,7 +272,7 @@ async def unsubscribe(
     if not one_click and not services.csrf.check(request, form.get("csrf")):
         return _csrf_failed(request, services, lang)
 
-    client = _client(request)
+    client = client_info(request)
     method = PreferenceMethod.ONE_CLICK if one_click else PreferenceMethod.PAGE
     if not one_click:
         reason = _field(form, "reason")
@@ -362,7 +362,7 @@ async def address_change(
         lang = page_locale(request, services, link.contact)
         if not services.csrf.check(request, form.get("csrf")):
             return _csrf_failed(request, services, lang)
-        outcome = self_service.confirm_address_change(session, services, link, _client(request))
+        outcome = self_service.confirm_address_change(session, services, link, client_info(request))
     except service.LinkError as error:
         return link_error(request, services, error.reason)
     return render(request, services, "pages/address_change.html", lang, done=outcome)

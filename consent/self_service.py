@@ -24,6 +24,7 @@ from compliance.core.models import Sender, utcnow
 from compliance.core.outbox import enqueue
 from compliance.core.tokens import TokenPurpose
 from consent import emails, ledger
+from consent.headers import email_links
 from consent.models import (
     ConsentAction,
     ConsentRecord,
@@ -50,16 +51,6 @@ SELF_SERVICE_COOLDOWN = timedelta(minutes=5)
 MAGIC_LINK_COOLDOWN = timedelta(minutes=5)
 MAX_NAME = 200
 ADDRESS_CHANGES_PER_HOUR = 3
-
-
-def _links(services: Services, sender: Sender, contact: Contact, action_url: str) -> emails.Links:
-    lifetime = timedelta(days=services.settings.preference_link_ttl_days)
-    base = services.settings.public_url
-    unsubscribe = services.tokens.issue(TokenPurpose.UNSUBSCRIBE, contact.id, sender.id, lifetime)
-    receipt = services.tokens.issue(TokenPurpose.RECEIPT, contact.id, sender.id, lifetime)
-    return emails.Links(
-        action=action_url, unsubscribe=f"{base}/u/{unsubscribe}", receipt=f"{base}/r/{receipt}"
-    )
 
 
 def current_address(services: Services, contact: Contact) -> str:
@@ -140,7 +131,7 @@ def request_address_change(
         services.settings.mail_from,
         new_address,
         contact.locale,
-        _links(services, sender, contact, url),
+        email_links(services, sender.id, contact.id, url),
         "address_change",
     )
     enqueue(
@@ -272,7 +263,7 @@ def request_self_service(
         services.settings.mail_from,
         address,
         contact.locale,
-        _links(services, sender, contact, url),
+        email_links(services, sender.id, contact.id, url),
         action.value,
     )
     enqueue(
@@ -358,7 +349,7 @@ def send_magic_link(session: Session, services: Services, sender: Sender, addres
         services.settings.mail_from,
         current_address(services, contact),
         contact.locale,
-        _links(services, sender, contact, url),
+        email_links(services, sender.id, contact.id, url),
         "preferences",
     )
     enqueue(

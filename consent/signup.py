@@ -23,6 +23,7 @@ from compliance.core.outbox import enqueue
 from compliance.core.outbox import prepare as prepare_outbox
 from compliance.core.tokens import TokenClaims, TokenError, TokenPurpose
 from consent import emails, ledger
+from consent.headers import email_links
 from consent.models import (
     ConsentAction,
     ConsentRecord,
@@ -39,7 +40,7 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class SignupProof:
-    """What the ledger keeps about one consent: GDPR Art. 7(1) proof and the basis facts."""
+    """The proof the ledger keeps about one consent (GDPR Art. 7(1)) and its basis facts."""
 
     topics: list[str]
     lawful_basis: str
@@ -109,7 +110,7 @@ def plan_subscribe(
     Nothing changes for a confirmed contact, within the resend cooldown, or
     for an address under a complaint or hard-bounce suppression.
     """
-    # TODO: these early returns answer faster than a new sign-up, a timing
+    # TODO: these early returns respond faster than a new sign-up, a timing
     # signal of whether the address is known; pad or do the same work.
     indexes = services.indexer.all_versions(address)
     found = _standing_contact(session, services, sender.id, indexes)
@@ -266,9 +267,8 @@ def prepare_subscribe(
         services.settings.mail_from,
         address.strip(),
         proof.language,
-        emails.Links(
-            action=f"{services.settings.public_url}/c/{issued.token}",
-            **_standing_links(services, sender, contact),
+        email_links(
+            services, sender.id, contact.id, f"{services.settings.public_url}/c/{issued.token}"
         ),
         services.settings.confirmation_ttl_hours,
     )
@@ -376,7 +376,7 @@ def record_consent(
     """Record a consent or relationship collected outside the public form (API, import, sale).
 
     With ``double_opt_in`` the contact gets the confirmation email, as from
-    the form; without it the record stands as given, and the lawful-basis
+    the form; without it the record is kept as given, and the lawful-basis
     rules decide what it is worth (an unconfirmed survey consent is worth
     nothing until confirmed, a sale with an opt-out offered is a soft opt-in).
     A suppression entry is never lifted here: only the person's own
@@ -387,7 +387,7 @@ def record_consent(
         session, services, sender.id, existing[0] if existing else None, address, proof
     )
     # The address of a confirmed contact is already proven; a new topic for
-    # it, or a record that asks no confirmation, is effective at once.
+    # it, or a record that needs no confirmation, is effective at once.
     needs_confirmation = double_opt_in and contact.status != ContactStatus.CONFIRMED
     _ensure_subscriptions(
         session,
@@ -510,9 +510,8 @@ def _send_confirmation(
         services.settings.mail_from,
         address.strip(),
         contact.locale,
-        emails.Links(
-            action=f"{services.settings.public_url}/c/{issued.token}",
-            **_standing_links(services, sender, contact),
+        email_links(
+            services, sender.id, contact.id, f"{services.settings.public_url}/c/{issued.token}"
         ),
         services.settings.confirmation_ttl_hours,
     )
@@ -528,15 +527,6 @@ def _send_confirmation(
     contact.confirmation_sent_at = utcnow()
     session.add(contact)
     session.flush()
-
-
-def _standing_links(services: Services, sender: Sender, contact: Contact) -> dict[str, str]:
-    """Unsubscribe and receipt links for an email: they must work 60 days and more."""
-    lifetime = timedelta(days=services.settings.preference_link_ttl_days)
-    base = services.settings.public_url
-    unsubscribe = services.tokens.issue(TokenPurpose.UNSUBSCRIBE, contact.id, sender.id, lifetime)
-    receipt = services.tokens.issue(TokenPurpose.RECEIPT, contact.id, sender.id, lifetime)
-    return {"unsubscribe": f"{base}/u/{unsubscribe}", "receipt": f"{base}/r/{receipt}"}
 
 
 def _ensure_subscriptions(
@@ -712,9 +702,8 @@ def _queue_welcome(
         services.settings.mail_from,
         address,
         contact.locale,
-        emails.Links(
-            action=f"{services.settings.public_url}/p/{preferences}",
-            **_standing_links(services, sender, contact),
+        email_links(
+            services, sender.id, contact.id, f"{services.settings.public_url}/p/{preferences}"
         ),
     )
     enqueue(

@@ -2,7 +2,7 @@
 
 The snippet needs no JavaScript: a plain HTML form posts to ``/f/{form_id}``,
 which records the sign-up with the wording Sendguard holds for each topic
-and answers with one page, the same whether or not the address was known.
+and responds with one page, the same whether or not the address was known.
 """
 
 from __future__ import annotations

@@ -240,9 +240,7 @@ def _record(client: TestClient, tenant: Tenant, **fields: Any) -> dict[str, Any]
     return result
 
 
-def test_soft_opt_in_needs_the_opt_out_offered_at_collection(
-    client: TestClient, tenant: Tenant
-) -> None:
+def test_soft_opt_in_needs_opt_out(client: TestClient, tenant: Tenant) -> None:
     sale = (datetime.now(UTC) - timedelta(days=30)).isoformat()
     without = _record(
         client,
@@ -384,16 +382,14 @@ def test_screening_keeps_only_recipients_with_a_valid_basis(
     # Regression seen elsewhere: an unconfirmed address screened as sendable.
     assert result["kept"] == ["confirmed@example.org", "customer@example.org"]
     assert result["counts"]["no_basis"] == 2
-    # Each refusal says why, by position and code, never by address.
+    # Each refusal gives its reason by position and code, never by address.
     assert sorted(result["removed"], key=lambda item: item["position"]) == [
         {"position": 1, "reason": "no_basis", "detail": "consent_unconfirmed"},
         {"position": 3, "reason": "no_basis", "detail": "no_contact"},
     ]
 
 
-def test_maintenance_writes_a_checkpoint_per_sender_once_per_interval(
-    settings: Settings, tmp_path: Path
-) -> None:
+def test_scheduled_checkpoint_once_per_interval(settings: Settings, tmp_path: Path) -> None:
     folder = tmp_path / "checkpoints"
     app = create_app(
         settings.model_copy(update={"consent_checkpoint_dir": folder}),
