@@ -47,9 +47,9 @@ def classify(raw: bytes) -> list[Verdict]:
     Never raises on malformed input: a message that carries no report gets
     one ``not_bounce`` verdict with an empty recipient.
     """
-    # RFC 5322 caps a line at 998 characters; a longer one is junk or an
-    # attack, and some reply patterns take time that grows faster than the
-    # line. Cutting it keeps every later step linear in the message size.
+    # RFC 5322 caps a line at 998 characters, so a longer one is junk or an
+    # attack. Some reply patterns take time that grows faster than the line,
+    # and cutting it keeps every later step linear in the message size.
     bounded = _cut_long_lines(raw)
     verdicts: list[Verdict] = []
     for message in _mbox_messages(bounded):

@@ -24,7 +24,9 @@ _FIELD_TYPES = frozenset(
     {"message/delivery-status", "message/global-delivery-status", "message/feedback-report"}
 )
 # A line that is neither a field, a folded continuation, nor blank (RFC 3464 section 2).
-_NOT_A_FIELD = re.compile(rb"(?m)^(?![A-Za-z][A-Za-z0-9-]*[ \t]*:|[ \t]|\r?$)")
+# The field name is what the email package's feed parser accepts: no space
+# before the colon, so "Action : failed" goes to the email package.
+_NOT_A_FIELD = re.compile(rb"(?m)^(?![\x21-\x39\x3b-\x7e]+:|[ \t]|\r?$)")
 _ORIGINAL_TYPES = frozenset({"message/rfc822", "message/global"})
 
 

@@ -145,3 +145,10 @@ def test_pattern_keys_never_hide_a_match(words: list[str]) -> None:
         matched = re.search("|".join(f"(?:{p})" for p in patterns), text)
         if matched and keys is not None:
             assert any(key in text for key in keys), (text, keys)
+
+
+def test_splitter_declines_space_before_colon() -> None:
+    # Found by fuzzing: the email package takes "Action : failed" for no field.
+    raw = _SHAPES[0].replace(b"Action: failed", b"Action : failed")
+
+    assert mimesplit.split(raw) is None
