@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
@@ -48,14 +49,24 @@ from consent import pages as consent_pages
 from consent import router as consent_router
 from consent.maintenance import run_maintenance
 from consent.service import addresses_for_digests, record_hard_bounce
+from dsr import intake_router as dsr_intake_router
+from dsr import processors_router
 from dsr import router as dsr_router
+from dsr.closing import on_task_finished
+from dsr.maintenance import run_dsr_maintenance
+from dsr.processor_worker import run_processor_worker
+from dsr.retention import apply_retention
 from suppression import events_router, files_router, lists_router
 from suppression import router as suppression_router
 
 log = structlog.get_logger(__name__)
 
 _ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE_DIRS = [_ROOT / "compliance" / "core" / "templates", _ROOT / "consent" / "templates"]
+TEMPLATE_DIRS = [
+    _ROOT / "compliance" / "core" / "templates",
+    _ROOT / "consent" / "templates",
+    _ROOT / "dsr" / "templates",
+]
 
 
 def suppress_refused_recipient(engine: Engine, failure: PermanentFailure) -> None:
@@ -108,13 +119,31 @@ def open_runtime(settings: Settings, jinja: Environment | None = None) -> Runtim
 
 
 async def run_maintenance_forever(engine: Engine, services: Services) -> None:
-    """Run the consent maintenance (reminders, purge) every configured interval."""
+    """Run the consent and DSR maintenance every interval, and retention every few hours.
+
+    Retention runs once at start-up, then every ``retention_interval_hours``;
+    several processes may run it at once (it skips rows another one holds).
+    """
+    retention_seconds = services.settings.retention_interval_hours * 3600
+    last_retention: float | None = None
     while True:
         try:
             await asyncio.to_thread(run_maintenance, engine, services)
+            await asyncio.to_thread(run_dsr_maintenance, engine, services)
         except Exception as error:
             log.error("maintenance.failed", error_type=type(error).__name__)
+        started = time.monotonic()
+        if last_retention is None or started - last_retention >= retention_seconds:
+            last_retention = started
+            try:
+                await asyncio.to_thread(apply_retention, engine, services)
+            except Exception as error:
+                log.error("retention.failed", error_type=type(error).__name__)
         await asyncio.sleep(services.settings.maintenance_interval_seconds)
+
+
+def _close_after_processors(services: Services, session: Session, request_id: str) -> None:
+    on_task_finished(session, services, request_id)
 
 
 def create_app(
@@ -136,6 +165,7 @@ def create_app(
 
         worker_task: asyncio.Task[None] | None = None
         maintenance_task: asyncio.Task[None] | None = None
+        processor_task: asyncio.Task[None] | None = None
         if run_worker:
             worker = OutboxWorker(
                 engine,
@@ -149,11 +179,21 @@ def create_app(
             app.state.outbox_worker = worker
             worker_task = asyncio.create_task(worker.run())
             maintenance_task = asyncio.create_task(run_maintenance_forever(engine, services))
+            # Processors (GDPR Art. 19) are told of erasures and objections;
+            # the last answer closes the request and signs its certificate.
+            processor_task = asyncio.create_task(
+                run_processor_worker(
+                    engine,
+                    services,
+                    on_final=partial(_close_after_processors, services),
+                    poll_seconds=settings.outbox_poll_seconds,
+                )
+            )
         log.info("app.started", env=settings.env.value, worker=run_worker)
         try:
             yield
         finally:
-            for task in (worker_task, maintenance_task):
+            for task in (worker_task, maintenance_task, processor_task):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -197,7 +237,11 @@ def create_app(
     app.include_router(suppression_router.router)
     app.include_router(events_router.router)
     app.include_router(files_router.router)
+    # The public DSR routes come first: /v1/dsr/certificate-key must not be
+    # read as the id of a request.
+    app.include_router(dsr_intake_router.router)
     app.include_router(dsr_router.router)
+    app.include_router(processors_router.router)
     app.include_router(presend_router.router)
     app.include_router(domains_router.router)
 

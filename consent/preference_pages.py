@@ -36,6 +36,7 @@ from consent.pages import (
 )
 from consent.topics import declared_topics
 from dsr.access import build_access_export, export_csv, export_json
+from dsr.models import RequestSource
 from dsr.service import Attestation, erase_subject
 from suppression.lists import memberships_of
 
@@ -423,7 +424,9 @@ async def self_service_action(
         services,
         contact.sender_id,
         address,
-        Attestation(verified_by="subscriber", method="email_code", verified_at=utcnow()),
+        Attestation(verified_by="subscriber", method="email_link", verified_at=utcnow()),
         actor=f"contact:{contact.id}",
+        source=RequestSource.SUBSCRIBER,
+        locale=lang,
     )
     return render(request, services, "pages/self_service.html", lang, action="erase", erased=True)

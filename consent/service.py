@@ -134,7 +134,13 @@ class ContactErasure:
 
 
 def erase_contact(
-    session: Session, services: Services, contact: Contact, actor: str
+    session: Session,
+    services: Services,
+    contact: Contact,
+    actor: str,
+    *,
+    keep_consent_history: bool = False,
+    keep_delivery_events: bool = False,
 ) -> ContactErasure:
     """Erase a contact's personal data (GDPR Art. 17) everywhere Sendguard holds it.
 
@@ -142,8 +148,12 @@ def erase_contact(
     the main transaction then fails, the personal data is already unreadable.
     Consent records stay, with their personal fields as ciphertext that no
     key opens any more, so the ledger chain still verifies.
+
+    The two ``keep_`` flags apply an Art. 17(3) exception the DPO recorded:
+    keeping the consent history readable (to defend a legal claim) keeps the
+    data key, while the contact's address and name are still removed.
     """
-    destroyed = services.keystore.destroy_key(contact.id)
+    destroyed = False if keep_consent_history else services.keystore.destroy_key(contact.id)
 
     subscriptions = list(
         session.exec(select(Subscription).where(Subscription.contact_id == contact.id))
@@ -155,7 +165,11 @@ def erase_contact(
     services.transport.forget(outbox_ids)
     memberships = remove_contact_memberships(session, contact.id)
     digests = [contact.email_index] if contact.email_index else []
-    events = delete_contact_events(session, contact.id, digests, contact.sender_id)
+    events = (
+        0
+        if keep_delivery_events
+        else delete_contact_events(session, contact.id, digests, contact.sender_id)
+    )
     records = session.exec(
         select(ConsentRecord.id).where(ConsentRecord.contact_id == contact.id)
     ).all()

@@ -15,7 +15,7 @@ from compliance.core.audit import head_query as audit_head_query
 from compliance.core.audit import lock_sender, record_event
 from compliance.core.blind_index import BlindIndex
 from compliance.core.context import Services
-from compliance.core.errors import NotFound, safe_id
+from compliance.core.errors import Conflict, NotFound, safe_id
 from compliance.core.i18n import N_
 from compliance.core.keystore import decrypt_field, encrypt_field
 from compliance.core.models import OutboxMessage, Sender, utcnow
@@ -33,9 +33,14 @@ from consent.models import (
     SubscriptionStatus,
 )
 from consent.service import ClientInfo, LinkError, data_key, find_contacts
+from suppression.models import SuppressionReason
 from suppression.service import active_entries, lift_after_double_opt_in
 
 log = structlog.get_logger(__name__)
+
+
+# Suppression reasons that a sender's own file never overrides.
+STICKY_REASONS = frozenset({SuppressionReason.ERASED.value, SuppressionReason.OBJECTION.value})
 
 
 @dataclass(frozen=True)
@@ -382,7 +387,23 @@ def record_consent(
     A suppression entry is never lifted here: only the person's own
     confirmed double opt-in lifts one.
     """
-    existing = find_contacts(session, sender.id, services.indexer.all_versions(address))
+    indexes = services.indexer.all_versions(address)
+    # Taken before the reads, so an erasure that runs now is either seen or waits.
+    lock_sender(session, sender.id)
+    if not double_opt_in or proof.source == "import":
+        reasons = {entry.reason for entry in active_entries(session, sender.id, indexes)}
+        if reasons & STICKY_REASONS:
+            # An erased or objecting person must not be stored again from a
+            # sender's file; only their own confirmed double opt-in brings
+            # the address back.
+            raise Conflict(
+                N_(
+                    "This address was erased or objected to marketing; record it only "
+                    "through the person's own sign-up with double opt-in."
+                ),
+                context={"reason": sorted(reasons & STICKY_REASONS)[0]},
+            )
+    existing = find_contacts(session, sender.id, indexes)
     contact, key = _contact_and_key(
         session, services, sender.id, existing[0] if existing else None, address, proof
     )

@@ -1,41 +1,25 @@
-"""Execute data-subject requests. This slice covers erasure with a DPO attestation."""
+"""Shortcuts over the workflow for callers that erase in one step.
+
+The preference center's erase button, the benchmark and tests erase a
+subject with an identity already proven; they go through the same
+workflow as the DPO's API, so the request, its certificate and its audit
+trail are the same.
+"""
 
 from __future__ import annotations
 
-import calendar
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
 
-import structlog
 from sqlmodel import Session
 
-from compliance.core.audit import record_event
 from compliance.core.context import Services
-from compliance.core.models import iso_utc, utcnow
-from consent.service import erase_contact, find_contacts
-from dsr.models import DataSubjectRequest, RequestStatus, RequestType
-from suppression.models import SuppressionReason
-from suppression.service import suppress
+from compliance.core.models import Sender
+from dsr.models import DataSubjectRequest, RequestSource, RequestType
+from dsr.workflow import Attestation, NewRequest, create_request
 
-log = structlog.get_logger(__name__)
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """Add calendar months, clamping to the month's last day (31 Jan + 1 month = 28/29 Feb)."""
-    month_index = moment.month - 1 + months
-    year = moment.year + month_index // 12
-    month = month_index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
-
-
-@dataclass(frozen=True)
-class Attestation:
-    verified_by: str
-    method: str
-    verified_at: datetime
+__all__ = ["Attestation", "ErasureReceipt", "erase_subject"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +29,7 @@ class ErasureReceipt:
     status: str
     received_at: datetime
     due_at: datetime
-    completed_at: datetime
+    completed_at: datetime | None
     contacts_erased: int
     data_keys_destroyed: int
     subscriptions_deleted: int
@@ -54,7 +38,7 @@ class ErasureReceipt:
     memberships_deleted: int
     delivery_events_deleted: int
     suppression_reason: str
-    receipt_sha256: str
+    receipt_sha256: str | None
 
 
 def erase_subject(
@@ -64,6 +48,9 @@ def erase_subject(
     address: str,
     attestation: Attestation,
     actor: str,
+    *,
+    source: RequestSource = RequestSource.DPO,
+    locale: str | None = None,
 ) -> ErasureReceipt:
     """Erase everything held on ``address`` for one sender and keep it suppressed.
 
@@ -71,106 +58,41 @@ def erase_subject(
     person is never mailed again (GDPR Art. 17(3)(b) and Art. 21(3)); the
     audit trail keeps ids and actions only.
     """
-    received = utcnow()
-    current = services.indexer.current(address)
-    request = DataSubjectRequest(
-        sender_id=sender_id,
-        type=RequestType.ERASURE,
-        status=RequestStatus.IN_PROGRESS,
-        subject_index=current.digest,
-        received_at=received,
-        # GDPR Art. 12(3): respond within one month of receipt.
-        due_at=add_months(received, 1),
-        verified_by=attestation.verified_by,
-        verification_method=attestation.method,
-        verified_at=attestation.verified_at,
-    )
-    session.add(request)
-    session.flush()
-    record_event(
+    sender = session.get(Sender, sender_id)
+    if sender is None:
+        raise LookupError(f"sender {sender_id} not found")
+    request, _ = create_request(
         session,
-        sender_id,
-        actor=actor,
-        action="dsr.received.erasure",
-        object_type="dsr",
-        object_id=request.id,
+        services,
+        sender,
+        NewRequest(
+            type=RequestType.ERASURE,
+            address=address,
+            source=source,
+            locale=locale or sender.default_locale,
+            attestation=attestation,
+        ),
+        actor,
     )
+    return erasure_receipt(request)
 
-    erasures = [
-        erase_contact(session, services, contact, actor)
-        for contact in find_contacts(session, sender_id, services.indexer.all_versions(address))
-    ]
-    suppress(
-        session,
-        sender_id,
-        current,
-        reason=SuppressionReason.ERASED,
-        source=f"dsr:{request.id}",
-        actor=actor,
-    )
 
-    completed = utcnow()
-    keys_destroyed = sum(1 for item in erasures if item.data_key_destroyed)
-    subscriptions_deleted = sum(item.subscriptions_deleted for item in erasures)
-    outbox_deleted = sum(item.outbox_messages_deleted for item in erasures)
-    records_kept = sum(item.consent_records_kept_unreadable for item in erasures)
-    memberships_deleted = sum(item.memberships_deleted for item in erasures)
-    events_deleted = sum(item.delivery_events_deleted for item in erasures)
-    outcome: dict[str, object] = {
-        "contacts_erased": [item.contact_id for item in erasures],
-        "data_keys_destroyed": keys_destroyed,
-        "subscriptions_deleted": subscriptions_deleted,
-        "outbox_messages_deleted": outbox_deleted,
-        "consent_records_kept_unreadable": records_kept,
-        "memberships_deleted": memberships_deleted,
-        "delivery_events_deleted": events_deleted,
-        "suppression_reason": SuppressionReason.ERASED.value,
-    }
-    canonical = json.dumps(
-        {
-            "request_id": request.id,
-            "sender_id": sender_id,
-            "completed_at": iso_utc(completed),
-            **outcome,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    # TODO: sign the receipt as a certificate (detached signature) that a third party can verify.
-    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-    request.status = RequestStatus.COMPLETED
-    request.completed_at = completed
-    request.outcome = json.dumps(outcome, sort_keys=True)
-    request.receipt_sha256 = digest
-    session.add(request)
-    session.flush()
-    record_event(
-        session,
-        sender_id,
-        actor=actor,
-        action="dsr.completed.erasure",
-        object_type="dsr",
-        object_id=request.id,
-    )
-    log.info(
-        "dsr.erasure_completed", sender_id=sender_id, dsr_id=request.id, contacts=len(erasures)
-    )
-
+def erasure_receipt(request: DataSubjectRequest) -> ErasureReceipt:
+    outcome = json.loads(request.outcome)
     return ErasureReceipt(
         request_id=request.id,
         type=request.type,
         status=request.status,
         received_at=request.received_at,
         due_at=request.due_at,
-        completed_at=completed,
-        contacts_erased=len(erasures),
-        data_keys_destroyed=keys_destroyed,
-        subscriptions_deleted=subscriptions_deleted,
-        outbox_messages_deleted=outbox_deleted,
-        consent_records_kept_unreadable=records_kept,
-        memberships_deleted=memberships_deleted,
-        delivery_events_deleted=events_deleted,
-        suppression_reason=SuppressionReason.ERASED.value,
-        receipt_sha256=digest,
+        completed_at=request.completed_at,
+        contacts_erased=len(outcome.get("contacts_erased", [])),
+        data_keys_destroyed=outcome.get("data_keys_destroyed", 0),
+        subscriptions_deleted=outcome.get("subscriptions_deleted", 0),
+        outbox_messages_deleted=outcome.get("outbox_messages_deleted", 0),
+        consent_records_kept_unreadable=outcome.get("consent_records_kept_unreadable", 0),
+        memberships_deleted=outcome.get("memberships_deleted", 0),
+        delivery_events_deleted=outcome.get("delivery_events_deleted", 0),
+        suppression_reason=outcome.get("suppression_reason", ""),
+        receipt_sha256=request.receipt_sha256,
     )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from compliance.core.audit import record_event
@@ -200,11 +200,9 @@ def member_count(session: Session, list_id: str) -> int:
 
 def remove_contact_memberships(session: Session, contact_id: str) -> int:
     """Delete every membership of a contact (erasure). The list lock never applies here."""
-    rows = session.exec(select(ListMembership).where(ListMembership.contact_id == contact_id)).all()
-    for row in rows:
-        session.delete(row)
-    session.flush()
-    return len(rows)
+    statement = delete(ListMembership).where(col(ListMembership.contact_id) == contact_id)
+    result = session.exec(statement.execution_options(synchronize_session=False))
+    return int(result.rowcount)
 
 
 def unsubscribe_contact_everywhere(session: Session, contact_id: str) -> int:

@@ -8,6 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
+from compliance.core.audit import lock_sender
 from compliance.core.auth import Principal, require_roles
 from compliance.core.context import AppServices
 from compliance.core.db import DbSession
@@ -105,6 +106,10 @@ def change_members(
     principal: Principal = SenderKey,
 ) -> MemberChangeOut:
     """Add or remove members by address; members not named stay as they are."""
+    # Taken before any read: an erasure running at the same time either
+    # finishes first (and its suppression entry is seen below) or waits for
+    # this import and then removes what it added.
+    lock_sender(session, principal.sender_id)
     lists.get_list(session, principal.sender_id, list_id)
     to_add: list[str] = []
     rejected = 0

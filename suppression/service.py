@@ -187,3 +187,32 @@ def lift_for_event(
         )
     session.flush()
     return list(entries)
+
+
+def lift_for_restriction(
+    session: Session, sender_id: str, event_ref: str, actor: str
+) -> list[SuppressionEntry]:
+    """Lift the ``manual`` entries a restriction of processing (GDPR Art. 18) created."""
+    entries = session.exec(
+        select(SuppressionEntry).where(
+            SuppressionEntry.sender_id == sender_id,
+            SuppressionEntry.event_ref == event_ref,
+            SuppressionEntry.reason == SuppressionReason.MANUAL.value,
+            col(SuppressionEntry.lifted_at).is_(None),
+        )
+    ).all()
+    for entry in entries:
+        entry.lifted_at = utcnow()
+        entry.lifted_by = actor
+        entry.lift_justification = "restriction of processing lifted (GDPR Art. 18(3))"
+        session.add(entry)
+        record_event(
+            session,
+            sender_id,
+            actor=actor,
+            action="suppression.restriction_lifted",
+            object_type="suppression",
+            object_id=entry.id,
+        )
+    session.flush()
+    return list(entries)

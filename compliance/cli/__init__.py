@@ -11,8 +11,19 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from compliance.cli import bounces, check, consent, screen, service, suppression, tenants
+from compliance.cli import (
+    bounces,
+    check,
+    consent,
+    dsr,
+    retention,
+    screen,
+    service,
+    suppression,
+    tenants,
+)
 from compliance.cli.common import EXIT_USAGE, CannotRun, fail
+from compliance.core.errors import SendguardError
 from compliance.core.keys import KeyConfigError
 from compliance.core.logging import configure_logging
 from compliance.core.settings import get_settings
@@ -24,7 +35,17 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sendguard", description="Email-marketing compliance and deliverability toolkit."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (service, tenants, check, screen, suppression, bounces, consent):
+    for module in (
+        service,
+        tenants,
+        check,
+        screen,
+        suppression,
+        bounces,
+        consent,
+        retention,
+        dsr,
+    ):
         module.add_parsers(commands)
     add_dns_parser(commands)
     return parser
@@ -45,4 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args, settings)
     except (CannotRun, KeyConfigError) as error:
         return fail(str(error))
+    except SendguardError as error:
+        # The same faults the API reports (not found, invalid state), in English.
+        print(f"sendguard: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     return code

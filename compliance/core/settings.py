@@ -109,6 +109,28 @@ class Settings(BaseSettings):
     # Comma-separated SNS topic ARNs whose notifications are accepted.
     ses_topic_arns: str = ""
 
+    # Data-subject requests. The code mailed to a subscriber who asks
+    # through the public intake: how long it lives and how many tries it allows.
+    dsr_code_ttl_minutes: int = Field(default=30, ge=5, le=1440)
+    dsr_code_max_attempts: int = Field(default=5, ge=1, le=20)
+    # How long the link to an access or portability export works.
+    dsr_export_ttl_days: int = Field(default=7, ge=1, le=30)
+    # Processor notifications (Art. 19): retries before the dead-letter state.
+    processor_max_attempts: int = Field(default=8, ge=1, le=50)
+    processor_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # Processor URLs must be https and resolve to public addresses; tests
+    # turn these on to reach fake servers on loopback. Never in production.
+    processor_allow_http: bool = False
+    processor_allow_private_networks: bool = False
+
+    # Retention (docs/retention.md). Prospects with no contact for three
+    # years are purged (CNIL guidance); delivery events after two years; DSR
+    # records after five (limitation period, French Civil Code art. 2224).
+    retention_prospect_days: int = Field(default=1095, ge=30)
+    retention_delivery_event_days: int = Field(default=730, ge=30)
+    retention_dsr_days: int = Field(default=1826, ge=365)
+    retention_interval_hours: int = Field(default=24, gt=0)
+
     @model_validator(mode="after")
     def _consistent_consent_timing(self) -> Settings:
         if self.confirmation_reminder_after_hours >= self.confirmation_ttl_hours:
@@ -156,6 +178,12 @@ class Settings(BaseSettings):
             reject_placeholder(f"SENDGUARD_{name.upper()}", value.get_secret_value())
         if self.master_key_file is None:
             raise ValueError("SENDGUARD_MASTER_KEY_FILE is required in production")
+        # Outbound calls to processors must not reach internal services (SSRF).
+        if self.processor_allow_http or self.processor_allow_private_networks:
+            raise ValueError(
+                "SENDGUARD_PROCESSOR_ALLOW_HTTP and SENDGUARD_PROCESSOR_ALLOW_PRIVATE_NETWORKS"
+                " are for tests; unset them in production"
+            )
         return self
 
     @property

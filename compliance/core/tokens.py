@@ -31,6 +31,8 @@ class TokenPurpose(enum.StrEnum):
     ADDRESS_CHANGE = "address_change"
     # The emailed link that unlocks a data download or an erasure.
     SELF_SERVICE = "self_service"
+    # The emailed link to the export of an access or portability request.
+    DSR_EXPORT = "dsr_export"
 
 
 class TokenError(Exception):

@@ -43,9 +43,10 @@ def test_erasure_clears_every_store(client: TestClient, tenant: Tenant) -> None:
     assert response.status_code == 201, response.text
     receipt = response.json()
     assert receipt["status"] == "completed"
-    assert receipt["contacts_erased"] == 1
-    assert receipt["data_keys_destroyed"] == 1
-    assert receipt["suppression_reason"] == "erased"
+    assert receipt["outcome"]["contacts_erased"] == [contact_id]
+    assert receipt["outcome"]["data_keys_destroyed"] == 1
+    assert receipt["outcome"]["suppression_reason"] == "erased"
+    assert receipt["certificate_available"] is True
     assert len(receipt["receipt_sha256"]) == 64
     assert ADDRESS not in response.text
     assert keystore.get_key(contact_id) is None
@@ -87,6 +88,10 @@ def test_erased_links_show_gone(client: TestClient, tenant: Tenant) -> None:
 def test_resubscribe_after_erasure_needs_confirmation(client: TestClient, tenant: Tenant) -> None:
     confirmed_subscriber(client, tenant, ADDRESS)
     client.post("/v1/dsr", json=erasure(), headers=tenant.auth("dpo"))
+    completion = deliver(client)
+    assert [message["Subject"] for message in completion] == [
+        "Votre demande à Exemple SAS est traitée"
+    ]
 
     again = client.post("/v1/subscribe", json=signup(tenant.form_id, ADDRESS))
 
@@ -104,7 +109,7 @@ def test_erasure_of_unknown_address_still_suppresses(client: TestClient, tenant:
     )
 
     assert response.status_code == 201
-    assert response.json()["contacts_erased"] == 0
+    assert response.json()["outcome"]["contacts_erased"] == []
     assert screen(client, tenant, ["nobody@example.org"])["counts"] == {"erased": 1}
 
 
@@ -124,7 +129,9 @@ def test_erasure_rejects_future_attestation(client: TestClient, tenant: Tenant) 
     )
 
     assert response.status_code == 422
-    assert response.json()["field"] == "attestation.verified_at"
+    error = response.json()["errors"][0]
+    assert error["field"] == "attestation.verified_at"
+    assert "in the future" in error["message"]
     with Session(client.app.state.engine) as session:  # type: ignore[attr-defined]
         assert session.exec(select(DataSubjectRequest)).all() == []
 

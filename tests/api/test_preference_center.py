@@ -296,7 +296,7 @@ def test_erasure_from_the_page_creates_a_dsr(client: TestClient, tenant: Tenant)
     with Session(_engine(client)) as session:
         request = session.exec(select(DataSubjectRequest)).one()
         assert request.type == "erasure"
-        assert request.verification_method == "email_code"
+        assert request.verification_method == "email_link"
         assert session.exec(select(PreferenceEvent)).all() == []
     assert _screen(client, tenant)["removed"][0]["reason"] == "erased"
     assert client.get(page).status_code == 410

@@ -26,10 +26,13 @@ def environment(settings: Settings) -> dict[str, str]:
     }
 
 
-def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    settings: Settings, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(BIN / "sendguard"), *args],
         env=environment(settings),
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,

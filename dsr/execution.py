@@ -1,0 +1,242 @@
+"""The effect of each request type on the data, once identity is verified.
+
+Each function returns the outcome to record: counts and ids, never
+personal data, since the outcome goes into the signed certificate.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import Session
+
+from compliance.core.context import Services
+from compliance.core.keystore import encrypt_bytes
+from compliance.core.models import Sender, iso_utc, utcnow
+from consent.models import Contact
+from consent.rectification import AddressInUse, rectify_contact
+from consent.service import erase_contact, find_contacts, unsubscribe_all
+from dsr.access import EXPORT_FORMAT, build_access_export
+from dsr.models import DataSubjectRequest, RequestType, request_key_id
+from dsr.payload import RequestPayload, request_data_key
+from suppression.models import SuppressionReason
+from suppression.service import suppress
+from suppression.subject_data import subject_records
+
+EXPORT_FIELD = "export"
+
+# Art. 17(3) grounds a DPO can record, and the data categories an exception can keep.
+EXCEPTION_GROUNDS = (
+    "freedom_of_expression",  # Art. 17(3)(a)
+    "legal_obligation",  # (b)
+    "public_health",  # (c)
+    "archiving_research",  # (d)
+    "legal_claims",  # (e)
+)
+EXCEPTION_CATEGORIES = ("consent_history", "delivery_events")
+
+
+class RectificationConflict(Exception):
+    """The rectified address already belongs to another contact."""
+
+
+@dataclass(frozen=True)
+class ErasureException:
+    ground: str
+    categories: tuple[str, ...]
+    note: str
+
+    def as_json(self) -> dict[str, object]:
+        return {"ground": self.ground, "categories": list(self.categories), "note": self.note}
+
+
+def _contacts(
+    session: Session, services: Services, request: DataSubjectRequest, address: str
+) -> list[Contact]:
+    return find_contacts(session, request.sender_id, services.indexer.all_versions(address))
+
+
+def erase(
+    session: Session,
+    services: Services,
+    request: DataSubjectRequest,
+    payload: RequestPayload,
+    exceptions: Sequence[ErasureException],
+    actor: str,
+) -> dict[str, object]:
+    """Erase every store, keep the blind index suppressed (Art. 17(3)(b) and Art. 21(3))."""
+    kept = {category for item in exceptions for category in item.categories}
+    erasures = [
+        erase_contact(
+            session,
+            services,
+            contact,
+            actor,
+            keep_consent_history="consent_history" in kept,
+            keep_delivery_events="delivery_events" in kept,
+        )
+        for contact in _contacts(session, services, request, payload.address)
+    ]
+    # Suppressed whether or not the address was known: an erased person
+    # must not come back through a later import.
+    suppress(
+        session,
+        request.sender_id,
+        services.indexer.current(payload.address),
+        reason=SuppressionReason.ERASED,
+        source="dsr",
+        event_ref=f"dsr:{request.id}",
+        actor=actor,
+    )
+    return {
+        "contacts_erased": [item.contact_id for item in erasures],
+        "data_keys_destroyed": sum(1 for item in erasures if item.data_key_destroyed),
+        "subscriptions_deleted": sum(item.subscriptions_deleted for item in erasures),
+        "outbox_messages_deleted": sum(item.outbox_messages_deleted for item in erasures),
+        "consent_records_kept_unreadable": sum(
+            item.consent_records_kept_unreadable for item in erasures if item.data_key_destroyed
+        ),
+        "memberships_deleted": sum(item.memberships_deleted for item in erasures),
+        "delivery_events_deleted": sum(item.delivery_events_deleted for item in erasures),
+        "categories_kept": sorted(kept),
+        "suppression_reason": SuppressionReason.ERASED.value,
+    }
+
+
+def object_to_marketing(
+    session: Session,
+    services: Services,
+    request: DataSubjectRequest,
+    payload: RequestPayload,
+    actor: str,
+) -> dict[str, object]:
+    """Stop direct marketing at once (Art. 21(3)): withdraw every topic and suppress globally."""
+    contacts = _contacts(session, services, request, payload.address)
+    withdrawn = [
+        contact.id
+        for contact in contacts
+        if unsubscribe_all(session, services, contact, source="dsr", event_ref=f"dsr:{request.id}")
+    ]
+    suppress(
+        session,
+        request.sender_id,
+        services.indexer.current(payload.address),
+        reason=SuppressionReason.OBJECTION,
+        source="dsr",
+        event_ref=f"dsr:{request.id}",
+        actor=actor,
+    )
+    return {
+        "contacts_found": [contact.id for contact in contacts],
+        "consent_withdrawn": withdrawn,
+        "suppression_reason": SuppressionReason.OBJECTION.value,
+    }
+
+
+def restrict(
+    session: Session,
+    services: Services,
+    request: DataSubjectRequest,
+    payload: RequestPayload,
+    actor: str,
+) -> dict[str, object]:
+    """Keep the data but use it for nothing (Art. 18): no mail goes out while it lasts."""
+    contacts = _contacts(session, services, request, payload.address)
+    entry = suppress(
+        session,
+        request.sender_id,
+        services.indexer.current(payload.address),
+        reason=SuppressionReason.MANUAL,
+        source="dsr",
+        event_ref=restriction_ref(request.id),
+        actor=actor,
+    )
+    return {
+        "contacts_found": [contact.id for contact in contacts],
+        "suppression_entry": entry.id,
+        "suppression_reason": SuppressionReason.MANUAL.value,
+    }
+
+
+def restriction_ref(request_id: str) -> str:
+    return f"dsr:{request_id}:restriction"
+
+
+def rectify(
+    session: Session,
+    services: Services,
+    request: DataSubjectRequest,
+    payload: RequestPayload,
+    actor: str,
+) -> dict[str, object]:
+    contacts = _contacts(session, services, request, payload.address)
+    changed: dict[str, list[str]] = {}
+    for contact in contacts:
+        try:
+            changed[contact.id] = rectify_contact(
+                session, services, contact, payload.changes, actor
+            )
+        except AddressInUse:
+            raise RectificationConflict(request.id) from None
+    return {
+        "contacts_found": [contact.id for contact in contacts],
+        "fields_changed": changed,
+    }
+
+
+def prepare_export(
+    session: Session,
+    services: Services,
+    request: DataSubjectRequest,
+    payload: RequestPayload,
+) -> dict[str, object]:
+    """Build the access export (Art. 15 and 20) and keep it, encrypted, until its link expires."""
+    contacts = _contacts(session, services, request, payload.address)
+    if contacts:
+        exports = [build_access_export(session, services, contact) for contact in contacts]
+        export: dict[str, object] = exports[0] if len(exports) == 1 else {"contacts": exports}
+    else:
+        export = _export_without_contact(session, services, request, payload)
+    export["request_id"] = request.id
+    export["portable"] = request.type == RequestType.PORTABILITY
+
+    key = request_data_key(services.keystore, request)
+    content = json.dumps(export, ensure_ascii=False).encode("utf-8")
+    request.export_ciphertext = encrypt_bytes(
+        key, request_key_id(request.id), EXPORT_FIELD, content
+    )
+    request.export_expires_at = utcnow() + timedelta(days=services.settings.dsr_export_ttl_days)
+    return {
+        "contacts_found": [contact.id for contact in contacts],
+        "export_sections": sorted(export),
+        "export_expires_at": iso_utc(request.export_expires_at),
+    }
+
+
+def _export_without_contact(
+    session: Session,
+    services: Services,
+    request: DataSubjectRequest,
+    payload: RequestPayload,
+) -> dict[str, object]:
+    """An export for an address with no contact: the suppression state, if any, and nothing else.
+
+    Art. 15(1) gives a right to confirmation that no data is processed, so
+    the export exists even when it is empty.
+    """
+    sender = session.get(Sender, request.sender_id)
+    digests = [index.digest for index in services.indexer.all_versions(payload.address)]
+    return {
+        "format": EXPORT_FORMAT,
+        "version": 1,
+        "generated_at": iso_utc(utcnow()),
+        "controller": {
+            "name": sender.name if sender else "",
+            "postal_address": sender.postal_address if sender else "",
+        },
+        "contact": None,
+        **subject_records(session, request.sender_id, None, digests),
+    }
