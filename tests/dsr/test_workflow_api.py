@@ -18,6 +18,7 @@ from dsr.models import DataSubjectRequest
 from suppression.models import SuppressionEntry
 from tests.api.conftest import Tenant, deliver, make_tenant
 from tests.api.test_unsubscribe_and_screen import confirmed_subscriber, screen
+from tests.suppression.test_list_lock import create_list, send_campaign
 
 ADDRESS = "dana@example.org"
 ATTESTATION = {
@@ -589,3 +590,46 @@ def test_audit_keeps_no_address(client: TestClient, tenant: Tenant) -> None:
     assert texts
     assert all(ADDRESS not in text and "dana" not in text for text in texts)
     assert all(entry.reason in ("erased",) for entry in entries)
+
+
+def test_erasure_under_list_lock(client: TestClient, tenant: Tenant) -> None:
+    confirmed_subscriber(client, tenant, ADDRESS)
+    list_id = create_list(client, tenant)
+    added = client.post(
+        f"/v1/lists/{list_id}/members", json={"add": [ADDRESS]}, headers=tenant.auth("sender")
+    )
+    assert added.status_code == 200, added.text
+    send_campaign(client, tenant, [list_id], datetime.now(UTC) - timedelta(days=1))
+
+    erased = client.post(
+        "/v1/dsr", json=dsr("erasure", attestation=ATTESTATION), headers=tenant.auth("dpo")
+    )
+    deleting = client.delete(f"/v1/lists/{list_id}", headers=tenant.auth("sender"))
+
+    assert erased.status_code == 201, erased.text
+    assert erased.json()["outcome"]["memberships_deleted"] == 1
+    assert deleting.status_code == 409
+    assert deleting.json()["error"] == "list_locked"
+
+
+def test_export_download_is_inert(client: TestClient, tenant: Tenant) -> None:
+    confirmed_subscriber(client, tenant, ADDRESS)
+    dpo = tenant.auth("dpo")
+    renamed = client.post(
+        "/v1/dsr",
+        json=dsr("rectification", attestation=ATTESTATION, changes={"name": "<script>x</script>"}),
+        headers=dpo,
+    )
+    assert renamed.status_code == 201, renamed.text
+    request_id = client.post(
+        "/v1/dsr", json=dsr("access", attestation=ATTESTATION, notify_subject=False), headers=dpo
+    ).json()["id"]
+
+    as_json = client.get(f"/v1/dsr/{request_id}/export", headers=dpo)
+    as_csv = client.get(f"/v1/dsr/{request_id}/export?format=csv", headers=dpo)
+
+    assert as_json.headers["x-content-type-options"] == "nosniff"
+    assert as_json.headers["content-disposition"].startswith("attachment")
+    assert as_json.headers["content-type"] == "application/json"
+    assert as_json.json()["contact"]["name"] == "<script>x</script>"
+    assert as_csv.headers["x-content-type-options"] == "nosniff"
