@@ -38,6 +38,8 @@ from compliance.core.tokens import TokenSigner
 from compliance.presend import domains as domains_router
 from compliance.presend import router as presend_router
 from compliance.presend import screening as screening_router
+from compliance.reputation import dashboard
+from compliance.reputation import router as reputation_router
 from consent import (
     ledger_router,
     preference_pages,
@@ -66,6 +68,7 @@ TEMPLATE_DIRS = [
     _ROOT / "compliance" / "core" / "templates",
     _ROOT / "consent" / "templates",
     _ROOT / "dsr" / "templates",
+    _ROOT / "compliance" / "reputation" / "templates",
 ]
 
 
@@ -242,6 +245,8 @@ def create_app(
     app.include_router(dsr_intake_router.router)
     app.include_router(dsr_router.router)
     app.include_router(processors_router.router)
+    app.include_router(reputation_router.router)
+    app.include_router(dashboard.router)
     app.include_router(presend_router.router)
     app.include_router(domains_router.router)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -35,6 +36,7 @@ def list_requests(
     request_type: str | None = None,
     due_before: datetime | None = None,
     overdue: bool = False,
+    open_only: bool = False,
     limit: int = 100,
     offset: int = 0,
 ) -> list[DataSubjectRequest]:
@@ -46,6 +48,8 @@ def list_requests(
         query = query.where(DataSubjectRequest.type == request_type)
     if due_before is not None:
         query = query.where(col(DataSubjectRequest.due_at) < due_before)
+    if open_only:
+        query = query.where(col(DataSubjectRequest.status).not_in(CLOSED_VALUES))
     if overdue:
         query = query.where(
             col(DataSubjectRequest.status).not_in(CLOSED_VALUES),
@@ -69,3 +73,24 @@ def requests_of_subject(
             .order_by(col(DataSubjectRequest.received_at))
         ).all()
     )
+
+
+@dataclass(frozen=True)
+class Timeliness:
+    closed: int
+    closed_late: int
+    open_overdue: int
+
+
+def timeliness(session: Session, sender_id: str, since: datetime) -> Timeliness:
+    """Count requests closed since ``since``, those closed late, and open overdue ones."""
+    closed = session.exec(
+        select(DataSubjectRequest.completed_at, DataSubjectRequest.due_at).where(
+            DataSubjectRequest.sender_id == sender_id,
+            col(DataSubjectRequest.status).in_(CLOSED_VALUES),
+            col(DataSubjectRequest.completed_at) >= since,
+        )
+    ).all()
+    late = sum(1 for completed, due in closed if completed is not None and completed > due)
+    overdue = len(list_requests(session, sender_id, overdue=True, limit=100_000))
+    return Timeliness(len(closed), late, overdue)

@@ -16,6 +16,7 @@ from compliance.cli import (
     check,
     consent,
     dsr,
+    reputation,
     retention,
     screen,
     service,
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         consent,
         retention,
         dsr,
+        reputation,
     ):
         module.add_parsers(commands)
     add_dns_parser(commands)

@@ -33,6 +33,8 @@ class TokenPurpose(enum.StrEnum):
     SELF_SERVICE = "self_service"
     # The emailed link to the export of an access or portability request.
     DSR_EXPORT = "dsr_export"
+    # The sender's dashboard session cookie; its subject is the API key's id.
+    DASHBOARD_SESSION = "dashboard_session"
 
 
 class TokenError(Exception):

@@ -6,13 +6,20 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import compliance.core.models
+import compliance.reputation.models
 import consent.models
 import dsr.models
 import suppression.models
 from compliance.core.db import make_engine
 
 # The imports above register every table on SQLModel.metadata.
-_ = (compliance.core.models, consent.models, dsr.models, suppression.models)
+_ = (
+    compliance.core.models,
+    compliance.reputation.models,
+    consent.models,
+    dsr.models,
+    suppression.models,
+)
 target_metadata = SQLModel.metadata
 
 

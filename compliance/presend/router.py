@@ -25,6 +25,8 @@ from compliance.presend.recipient_findings import recipient_findings
 from compliance.presend.recipients import screen_for_check
 from compliance.presend.reports import latest_report, report_from_dict, store_report
 from compliance.presend.screening import MAX_SCREEN_RECIPIENTS
+from compliance.reputation import service as reputation_service
+from compliance.reputation.router import reputation_json
 from suppression.campaigns import campaign_list_ids, get_campaign, mark_sent
 
 router = APIRouter(prefix="/v1", tags=["checks"])
@@ -146,6 +148,17 @@ def check_message(
         store_report(session, principal.sender_id, body.campaign_id, report)
 
     result = report.to_dict()
+    # The score now, and as it would be if this send went ahead with this
+    # message and this screened list (delivery rates stay the window's).
+    lang = negotiate_locale(
+        request.headers.get("accept-language"), services.settings.default_locale
+    )
+    now_score, _ = reputation_service.current(session, principal.sender_id)
+    after = reputation_service.projected(session, principal.sender_id, result, body.campaign_id)
+    result["reputation"] = {
+        "current": {"score": round(now_score.score, 1), "grade": now_score.grade},
+        "projected": reputation_json(after, lang),
+    }
     if body.mark_sent and body.campaign_id is not None:
         # A blocked report never starts the send, so the campaign stays unsent.
         if report.blocked:

@@ -10,7 +10,14 @@ from babel.messages.pofile import read_po
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Package folders whose strings live in their own locales/fr/LC_MESSAGES/*.po catalogs.
-PACKAGES = ["compliance/core", "compliance/presend", "consent", "dsr", "suppression"]
+PACKAGES = [
+    "compliance/core",
+    "compliance/presend",
+    "compliance/reputation",
+    "consent",
+    "dsr",
+    "suppression",
+]
 METHODS = [
     ("**/locales/**", "ignore"),
     ("**.py", "python"),

@@ -1,0 +1,1 @@
+"""The sender's reputation score, its inputs from every other part, and the dashboard."""
