@@ -136,3 +136,14 @@ def gettext_context(lang: str) -> Mapping[str, object]:
         return text % values
 
     return {"gettext": _gettext, "ngettext": _ngettext, "_": _gettext, "lang": lang}
+
+
+def localize_decimals(lang: str, params: Mapping[str, str]) -> dict[str, str]:
+    """Write the decimal point of numeric parameters as French does ("0,22"), for French."""
+    if lang != "fr":
+        return dict(params)
+    localized: dict[str, str] = {}
+    for name, value in params.items():
+        bare = value.replace(".", "", 1).lstrip("-")
+        localized[name] = value.replace(".", ",", 1) if bare.isdigit() else value
+    return localized

@@ -14,7 +14,7 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 from markupsafe import Markup
 
-from compliance.core.i18n import N_, translate
+from compliance.core.i18n import N_, localize_decimals, translate
 from compliance.reputation.factors import (
     BOUNCE_LIMIT,
     BOUNCE_TARGET,
@@ -148,7 +148,7 @@ def factor_label(lang: str, key: str) -> str:
 def factor_rows(lang: str, factors: tuple[Factor, ...]) -> list[FactorRow]:
     rows = []
     for factor in factors:
-        params = dict(factor.message_params)
+        params = localize_decimals(lang, dict(factor.message_params))
         rows.append(
             FactorRow(
                 key=factor.key,
@@ -175,7 +175,7 @@ def _x_labels(lang: str, history: tuple[CampaignPoint, ...]) -> tuple[str, ...]:
 
 def score_chart(lang: str, history: tuple[CampaignPoint, ...]) -> ChartView:
     bands = []
-    # Grade g covers the scores from (g - 1) * GRADE_WIDTH to g * GRADE_WIDTH.
+    # Grade g covers the scores above (g - 1) * GRADE_WIDTH up to g * GRADE_WIDTH.
     for grade in range(1, GRADE_COUNT + 1):
         colour, label = GRADE_STYLES[grade]
         floor = (grade - 1) * GRADE_WIDTH

@@ -33,7 +33,8 @@ DSR_WEIGHT = 3.0
 # Thresholds in percent: (target, zero point). The limits of bounces and
 # complaints are also where their caps reach their floor (see score.py).
 BOUNCE_TARGET, BOUNCE_LIMIT = 0.5, 2.0
-# Gmail's Postmaster Tools guidance: stay below 0.1 %, never reach 0.3 %.
+# Gmail's sender guidelines (2024): keep the Postmaster Tools spam rate below
+# 0.1 % and never reach 0.3 %.
 COMPLAINT_TARGET, COMPLAINT_LIMIT = 0.05, 0.3
 UNSUBSCRIBE_TARGET, UNSUBSCRIBE_ZERO = 0.75, 2.0
 OPEN_TARGET, OPEN_ZERO = 15.0, 5.0
@@ -46,8 +47,8 @@ DSR_TARGET, DSR_ZERO = 100.0, 80.0
 UNSUBSCRIBE_DELAY_TARGET, UNSUBSCRIBE_DELAY_ZERO = 48.0, 240.0
 # Each suspected spam trap costs a quarter of the factor.
 SPAM_TRAP_ZERO = 4.0
-# Machine opens above this share of opens make the open rate unreliable; the
-# open weight shrinks linearly to nothing at the second share (see score.py).
+# Machine opens above this share of opens make the open rate unreliable. The
+# open weight then shrinks linearly to nothing at the second share (see score.py).
 MACHINE_SHARE_FLAG, MACHINE_SHARE_NO_WEIGHT = 50.0, 75.0
 
 # DMARC: p=none only monitors, so it earns part of the DMARC component.
@@ -84,7 +85,7 @@ def percent(part: int, total: int) -> float | None:
     """Return ``part`` as a percentage of ``total``, at most 100, or None when ``total`` is 0."""
     if total <= 0:
         return None
-    # Late events can count more bounces than sends in the window; cap at 100 %.
+    # Late events can count more bounces than sends in the window, so cap at 100 %.
     return min(100.0, 100.0 * part / total)
 
 

@@ -15,7 +15,7 @@ from compliance.core.auth import Principal, require_roles
 from compliance.core.context import AppServices
 from compliance.core.db import DbSession
 from compliance.core.errors import InvalidInput
-from compliance.core.i18n import N_, negotiate_locale, translate
+from compliance.core.i18n import N_, localize_decimals, negotiate_locale, translate
 from compliance.core.models import Role
 from compliance.core.validation import ApiModel
 from compliance.reputation import service
@@ -30,7 +30,7 @@ _DOMAIN_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-.")
 
 
 def factor_json(factor: Factor, lang: str) -> dict[str, Any]:
-    params = dict(factor.message_params)
+    params = localize_decimals(lang, dict(factor.message_params))
     return {
         "key": factor.key,
         "value": factor.value,
@@ -57,7 +57,7 @@ def reputation_json(reputation: Reputation, lang: str) -> dict[str, Any]:
 def get_reputation(
     request: Request, session: DbSession, services: AppServices, principal: Principal = SenderKey
 ) -> dict[str, Any]:
-    """The current score over the 10 latest sent campaigns, and the score of each campaign."""
+    """Return the current score over the 10 latest sent campaigns, and each campaign's score."""
     lang = negotiate_locale(
         request.headers.get("accept-language"), services.settings.default_locale
     )

@@ -27,7 +27,7 @@ from compliance.reputation.factors import (
 from compliance.reputation.model import Factor, Reputation, ReputationInputs
 
 GRADE_COUNT = 8
-# Grade g covers scores above (g - 1) * 12.5 up to g * 12.5; a score of 0 is grade 1.
+# Grade g covers scores above (g - 1) * 12.5 up to g * 12.5. A score of 0 is grade 1.
 GRADE_WIDTH = 100.0 / GRADE_COUNT
 # A sender with no data at all sits at the middle of the scale.
 NO_DATA_SCORE = 50.0
@@ -131,15 +131,19 @@ def check_inputs(inputs: ReputationInputs) -> None:
     for field in fields(inputs):
         value = getattr(inputs, field.name)
         if isinstance(value, int) and not isinstance(value, bool) and value < 0:
-            raise ValueError(f"reputation input {field.name} is {value}; counts must be 0 or more")
+            raise ValueError(
+                f"invalid reputation input {field.name}={value}: counts must be 0 or more"
+            )
 
     rate = inputs.gmail_spam_rate
     if rate is not None and not 0.0 <= rate <= 1.0:
-        raise ValueError(f"gmail_spam_rate is {rate}; pass a fraction from 0 to 1 (0.003 is 0.3 %)")
+        raise ValueError(
+            f"invalid gmail_spam_rate={rate}: pass a fraction from 0 to 1 (0.003 is 0.3 %)"
+        )
     delay = inputs.unsubscribe_delay_hours
     if delay is not None and not (math.isfinite(delay) and delay >= 0.0):
         raise ValueError(
-            f"unsubscribe_delay_hours is {delay}; pass a finite number of hours, 0 or more"
+            f"invalid unsubscribe_delay_hours={delay}: pass a finite number of hours, 0 or more"
         )
 
 
@@ -161,7 +165,7 @@ def compute_score(inputs: ReputationInputs) -> Reputation:
     ceilings = cap_ceilings(inputs)
     score = round(min([uncapped, *ceilings.values()]), SCORE_DIGITS)
 
-    # A cap is listed when it lowered the score; the lowest ceiling comes first.
+    # A cap is listed when it lowered the score. The lowest ceiling comes first.
     binding = sorted((ceiling, key) for key, ceiling in ceilings.items() if ceiling < uncapped)
     caps = tuple(key for _, key in binding)
     return Reputation(score, grade_for(score), factors, caps, fix_order(factors))

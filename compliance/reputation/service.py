@@ -92,8 +92,8 @@ def projected(
     """Score the sender as if a send with this pre-send report went ahead.
 
     The report's authentication, footer and screened list replace the
-    window's; delivery rates stay those of the window, since the send's own
-    bounces and complaints are not known yet.
+    window's. Delivery rates stay those of the window, because the send's
+    own bounces and complaints are not known yet.
     """
     window = window_inputs(session, sender_id)
     facts = report_facts(report)

@@ -62,3 +62,15 @@ def test_translate_fills_parameters() -> None:
 )
 def test_negotiate_locale_cases(header: str | None, expected: str) -> None:
     assert negotiate_locale(header, "fr") == expected
+
+
+def test_localize_decimals_french_only() -> None:
+    from compliance.core.i18n import localize_decimals
+
+    params = {"value": "0.22", "count": "12", "name": "v1.2 beta", "negative": "-3.5"}
+
+    french = localize_decimals("fr", params)
+    english = localize_decimals("en", params)
+
+    assert french == {"value": "0,22", "count": "12", "name": "v1.2 beta", "negative": "-3,5"}
+    assert english == params

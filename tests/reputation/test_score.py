@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import given, settings
@@ -11,7 +12,13 @@ from hypothesis import strategies as st
 
 from compliance.core.i18n import translations
 from compliance.reputation import factors as f
-from compliance.reputation.model import Factor, Reputation, ReputationInputs
+from compliance.reputation.model import (
+    AuthResult,
+    DmarcResult,
+    Factor,
+    Reputation,
+    ReputationInputs,
+)
 from compliance.reputation.score import (
     CAP_FLOOR,
     GRADE_WIDTH,
@@ -25,12 +32,12 @@ from compliance.reputation.score import (
 EXAMPLES = 50
 PER_INPUT_EXAMPLES = 30
 
-# compute_score rounds the score to 6 decimals; two rounded scores can differ
+# compute_score rounds the score to 6 decimals, so two rounded scores can differ
 # from the exact ones by this much in total.
 ROUNDING = 2e-6
 
-AUTH_RANK = {"pass": 1, "fail": 0, "missing": 0}
-DMARC_RANK = {"enforced": 2, "monitoring": 1, "missing": 0, "invalid": 0}
+AUTH_RANK: dict[AuthResult, int] = {"pass": 1, "fail": 0, "missing": 0}
+DMARC_RANK: dict[DmarcResult, int] = {"enforced": 2, "monitoring": 1, "missing": 0, "invalid": 0}
 
 CLEAN = ReputationInputs(
     sent=10_000,
@@ -93,10 +100,13 @@ def reputation_inputs(draw: st.DrawFn) -> ReputationInputs:
 
 
 STEP = st.integers(1, 500)
+Result = TypeVar("Result", bound=str)
 Worsen = Callable[[ReputationInputs, st.DataObject], ReputationInputs]
 
 
-def worse_auth(current: str | None, ranks: dict[str, int], data: st.DataObject) -> str | None:
+def worse_auth(
+    current: Result | None, ranks: dict[Result, int], data: st.DataObject
+) -> Result | None:
     if current is None:
         return None
     return data.draw(st.sampled_from([v for v, rank in ranks.items() if rank <= ranks[current]]))
@@ -151,6 +161,13 @@ WORSENINGS: dict[str, Worsen] = {
 
 def factor(reputation: Reputation, key: str) -> Factor:
     return next(item for item in reputation.factors if item.key == key)
+
+
+def factor_value(reputation: Reputation, key: str) -> tuple[float, float]:
+    """Return the score and the value of one factor that must have data."""
+    value = factor(reputation, key).value
+    assert value is not None, key
+    return reputation.score, value
 
 
 def uncapped_score(reputation: Reputation) -> float:
@@ -241,6 +258,9 @@ COUNT_CASES = {
         ramp_bound(f.CONSENT_TARGET, f.CONSENT_ZERO),
         (f.CONSENT_ZERO, f.CONSENT_TARGET),
     ),
+    "dsr_closed_late": CountCase(
+        "dsr_closed", "dsr", ramp_bound(f.DSR_TARGET, f.DSR_ZERO), (0.0, 100.0 - f.DSR_ZERO)
+    ),
     "recipients_inactive": CountCase(
         "recipients_screened",
         "inactive",
@@ -275,16 +295,24 @@ def test_count_change_moves_score_within_bound(
     rate = data.draw(near_bends(*case.bends) | st.floats(0.0, 100.0))
     part = min(total - 1, int(total * rate / 100.0))
     step = data.draw(st.integers(1, max(1, min(int(total * span / 1_000.0), total - part))))
-    # Opens are measured without machine opens here: those have their own bound.
-    base = replace(without_caps(inputs), **{case.total: total, count: part}, machine_opens=None)
-    nudged = replace(base, **{count: part + step})
+    # Opens are measured without machine opens here, because those have their
+    # own bound. Without overdue requests, the DSR value is on-time / closed.
+    changes: dict[str, Any] = {
+        case.total: total,
+        count: part,
+        "machine_opens": None,
+        "dsr_open_overdue": 0,
+    }
+    base = replace(without_caps(inputs), **changes)
+    nudged_changes: dict[str, Any] = {count: part + step}
+    nudged = replace(base, **nudged_changes)
 
-    before = compute_score(base)
-    after = compute_score(nudged)
-    moved = abs(factor(after, case.key).value - factor(before, case.key).value)  # type: ignore[operator]
+    before = factor_value(compute_score(base), case.key)
+    after = factor_value(compute_score(nudged), case.key)
+    moved = abs(after[1] - before[1])
 
     assert moved == pytest.approx(100.0 * step / total)
-    assert abs(after.score - before.score) <= case.bound * moved + ROUNDING
+    assert abs(after[0] - before[0]) <= case.bound * moved + ROUNDING
 
 
 @settings(max_examples=EXAMPLES)
@@ -592,5 +620,5 @@ def test_authentication_lists_failures() -> None:
     ],
 )
 def test_invalid_inputs_raise(inputs: ReputationInputs) -> None:
-    with pytest.raises(ValueError, match=r"reputation input|gmail_spam_rate|unsubscribe_delay"):
+    with pytest.raises(ValueError, match=r"^invalid "):
         compute_score(inputs)
