@@ -15,14 +15,15 @@ from compliance.core.audit import record_event
 from compliance.core.context import Services
 from compliance.core.keystore import encrypt_field
 from consent.models import Contact
-from consent.self_service import MAX_NAME, contact_name, current_address
-from consent.service import data_key, find_contacts
+from consent.self_service import (
+    MAX_NAME,
+    contact_name,
+    current_address,
+    request_address_change,
+)
+from consent.service import ClientInfo, data_key
 
 RECTIFIABLE_FIELDS = ("name", "email", "country", "locale")
-
-
-class AddressInUse(Exception):
-    """The new address already belongs to another contact of the sender."""
 
 
 def rectify_contact(
@@ -31,6 +32,7 @@ def rectify_contact(
     contact: Contact,
     changes: Mapping[str, str],
     actor: str,
+    client: ClientInfo,
 ) -> list[str]:
     """Apply the validated ``changes``; return the names of the fields that changed."""
     changed: list[str] = []
@@ -45,22 +47,14 @@ def rectify_contact(
             )
             changed.append("name")
 
+    # A new address is never written directly: it gets the same
+    # confirmation link as a change from the preference center, so consent
+    # never moves to a mailbox that did not confirm it. Whether the address
+    # belongs to someone else is not revealed here either.
     email = changes.get("email")
     if email is not None and email.strip() != current_address(services, contact):
-        others = [
-            other
-            for other in find_contacts(
-                session, contact.sender_id, services.indexer.all_versions(email)
-            )
-            if other.id != contact.id
-        ]
-        if others:
-            raise AddressInUse(contact.id)
-        current = services.indexer.current(email)
-        contact.email_ciphertext = encrypt_field(key, contact.id, "email", email.strip())
-        contact.email_index = current.digest
-        contact.email_index_version = current.version
-        changed.append("email")
+        request_address_change(session, services, contact, email.strip(), client)
+        changed.append("email_confirmation_sent")
 
     country = changes.get("country")
     if country is not None and country != contact.country:

@@ -36,6 +36,10 @@ from suppression.service import lift_for_restriction
 
 log = structlog.get_logger(__name__)
 
+# How long a failed request keeps the subject's address, so that the DPO can
+# retry a processor once it is reachable again.
+FAILED_KEEP = timedelta(days=30)
+
 
 def reject(
     session: Session,
@@ -143,6 +147,13 @@ def release_closed_requests(session: Session, services: Services) -> int:
     for request in candidates:
         if request.export_expires_at is not None and request.export_expires_at > now:
             continue
+        failed_recently = (
+            request.status == RequestStatus.FAILED
+            and request.completed_at is not None
+            and request.completed_at > now - FAILED_KEEP
+        )
+        if failed_recently:
+            continue
         waiting = session.exec(
             select(OutboxMessage.id).where(
                 OutboxMessage.contact_id == request.id,
@@ -204,3 +215,13 @@ def send_export_link(
     expires = (utcnow() + lifetime).date().isoformat()
     notice = emails.export_notice(payload.locale, sender_of(session, request), link, expires)
     queue_notice(session, services, request, payload, notice, "export")
+
+
+def reopen_after_retry(session: Session, request_id: str, actor: str) -> None:
+    """Move a failed request back in progress when the DPO retries one of its processors."""
+    request = session.get(DataSubjectRequest, request_id)
+    if request is None or request.status != RequestStatus.FAILED:
+        return
+    transition(session, request, RequestStatus.IN_PROGRESS, actor)
+    request.completed_at = None
+    session.add(request)

@@ -17,8 +17,8 @@ from compliance.core.context import Services
 from compliance.core.keystore import encrypt_bytes
 from compliance.core.models import Sender, iso_utc, utcnow
 from consent.models import Contact
-from consent.rectification import AddressInUse, rectify_contact
-from consent.service import erase_contact, find_contacts, unsubscribe_all
+from consent.rectification import rectify_contact
+from consent.service import ClientInfo, erase_contact, find_contacts, unsubscribe_all
 from dsr.access import EXPORT_FORMAT, build_access_export
 from dsr.models import DataSubjectRequest, RequestType, request_key_id
 from dsr.payload import RequestPayload, request_data_key
@@ -37,10 +37,6 @@ EXCEPTION_GROUNDS = (
     "legal_claims",  # (e)
 )
 EXCEPTION_CATEGORIES = ("consent_history", "delivery_events")
-
-
-class RectificationConflict(Exception):
-    """The rectified address already belongs to another contact."""
 
 
 @dataclass(frozen=True)
@@ -174,13 +170,12 @@ def rectify(
 ) -> dict[str, object]:
     contacts = _contacts(session, services, request, payload.address)
     changed: dict[str, list[str]] = {}
+    # The request's client is not the subscriber's browser: no IP or user agent.
+    client = ClientInfo(ip=None, user_agent=None)
     for contact in contacts:
-        try:
-            changed[contact.id] = rectify_contact(
-                session, services, contact, payload.changes, actor
-            )
-        except AddressInUse:
-            raise RectificationConflict(request.id) from None
+        changed[contact.id] = rectify_contact(
+            session, services, contact, payload.changes, actor, client
+        )
     return {
         "contacts_found": [contact.id for contact in contacts],
         "fields_changed": changed,

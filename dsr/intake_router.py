@@ -89,7 +89,7 @@ def intake(
             type=body.type,
             address=body.email,
             source=RequestSource.SUBSCRIBER,
-            locale=body.locale or sender.default_locale,
+            locale=body.locale,
             changes=changes,
         ),
         actor="dsr_intake",
@@ -121,7 +121,7 @@ def verify(
     if check.status == "wrong":
         raise InvalidInput(
             "code",
-            N_("The code is wrong; %(left)s tries left. Copy it from the email."),
+            N_("The code is wrong (tries left: %(left)s); copy it again from the email."),
             left=check.attempts_left,
         )
     if check.status == "expired":

@@ -242,7 +242,11 @@ def _log_result(job: _Job, result: CallResult, values: dict[str, object]) -> Non
     elif status == TaskStatus.DEAD:
         log.error("processor_task.dead", **fields)
     else:
-        log.warning("processor_task.retry", next_attempt_at=values["next_attempt_at"], **fields)
+        log.warning(
+            "processor_task.retry",
+            next_attempt_at=str(values["next_attempt_at"]),
+            **fields,
+        )
 
 
 async def run_processor_worker(

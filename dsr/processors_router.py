@@ -14,6 +14,7 @@ from compliance.core.db import DbSession
 from compliance.core.models import Role
 from compliance.core.validation import ApiModel
 from dsr import processors
+from dsr.closing import reopen_after_retry
 from dsr.models import Processor, ProcessorKind
 
 router = APIRouter(prefix="/v1", tags=["processors"])
@@ -132,5 +133,8 @@ def retry_task(
 ) -> TaskOut:
     """Queue a dead task again, with its attempts reset."""
     task = processors.retry_task(session, services, principal.sender_id, task_id, principal.actor)
+    # A request that failed on this processor opens again; the processor's
+    # answer closes it once more, with a new certificate.
+    reopen_after_retry(session, task.request_id, principal.actor)
     views = processors.task_views(session, task.request_id)
     return next(_task_out(view) for view in views if view.task_id == task.id)

@@ -173,7 +173,7 @@ def new_request_from(body: DsrCreate, sender: Sender, source: RequestSource) -> 
         type=body.type,
         address=body.email,
         source=source,
-        locale=body.locale or sender.default_locale,
+        locale=body.locale,
         notify=body.notify_subject,
         attestation=attestation,
         external_ref=body.external_ref,
@@ -250,7 +250,8 @@ def import_requests(
                     principal.actor,
                 )
         except Conflict as error:
-            result.errors.append(ImportFailure(index=index, field="type", error=error.code))
+            field = "external_ref" if error.code == "external_ref_conflict" else "type"
+            result.errors.append(ImportFailure(index=index, field=field, error=error.code))
             continue
         (result.created if created else result.existing).append(request.id)
     return result

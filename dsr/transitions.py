@@ -31,7 +31,9 @@ TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
     S.IDENTITY_PENDING: frozenset({S.VERIFIED, S.REJECTED}),
     S.VERIFIED: frozenset({S.IN_PROGRESS, S.EXTENDED, S.REJECTED}),
     S.EXTENDED: frozenset({S.IN_PROGRESS, S.COMPLETED, S.FAILED, S.REJECTED}),
-    S.IN_PROGRESS: frozenset({S.EXTENDED, S.COMPLETED, S.FAILED}),
+    S.IN_PROGRESS: frozenset({S.EXTENDED, S.COMPLETED, S.FAILED, S.REJECTED}),
+    # Only a retried processor reopens a failed request (dsr.closing.reopen_after_retry).
+    S.FAILED: frozenset({S.IN_PROGRESS}),
 }
 
 

@@ -25,9 +25,11 @@ from sqlmodel import Session, select
 
 from compliance.core.audit import record_event
 from compliance.core.context import Services
+from compliance.core.errors import Conflict, safe_id
 from compliance.core.i18n import N_
-from compliance.core.models import Sender, iso_utc, utcnow
+from compliance.core.models import Sender, utcnow
 from compliance.core.signing import canonical_json
+from consent.service import find_contacts
 from dsr import emails, execution
 from dsr.closing import close, reject, send_export_link
 from dsr.deadlines import extended_due_date, first_due_date
@@ -53,6 +55,10 @@ log = structlog.get_logger(__name__)
 NOTIFIED_TYPES = frozenset({RequestType.ERASURE, RequestType.OBJECTION})
 
 
+class ExternalRefConflict(Conflict):
+    code = "external_ref_conflict"
+
+
 @dataclass(frozen=True)
 class Attestation:
     """The DPO's statement that the requester's identity was checked (GDPR Art. 12(6))."""
@@ -67,7 +73,8 @@ class NewRequest:
     type: RequestType
     address: str
     source: RequestSource
-    locale: str = "fr"
+    # None: the contact's language, else the sender's default.
+    locale: str | None = None
     notify: bool = True
     attestation: Attestation | None = None
     external_ref: str | None = None
@@ -96,6 +103,21 @@ def create_request(
             )
         ).first()
         if existing is not None:
+            same_subject = existing.subject_index in {
+                index.digest for index in services.indexer.all_versions(new.address)
+            }
+            if not same_subject or existing.type != new.type:
+                # Another person's or another kind of request under the same
+                # reference: a typo in a file, never a repeat to ignore.
+                raise ExternalRefConflict(
+                    N_(
+                        "Reference %(ref)s already belongs to another request (%(request_id)s) "
+                        "with a different subject or type; give this request its own reference."
+                    ),
+                    context={"request_id": existing.id},
+                    ref=safe_id(new.external_ref),
+                    request_id=existing.id,
+                )
             return existing, False
 
     index = services.indexer.current(new.address)
@@ -116,7 +138,12 @@ def create_request(
     store_payload(
         services.keystore,
         request,
-        RequestPayload(new.address.strip(), dict(new.changes or {}), new.locale, new.notify),
+        RequestPayload(
+            new.address.strip(),
+            dict(new.changes or {}),
+            new.locale or _subject_locale(session, services, sender, new.address),
+            new.notify,
+        ),
     )
     session.add(request)
     session.flush()
@@ -145,6 +172,12 @@ def create_request(
     elif new.send_code:
         send_code(session, services, request, actor)
     return request, True
+
+
+def _subject_locale(session: Session, services: Services, sender: Sender, address: str) -> str:
+    """The language the subject reads: the contact's, else the sender's default."""
+    contacts = find_contacts(session, sender.id, services.indexer.all_versions(address))
+    return contacts[0].locale if contacts else sender.default_locale
 
 
 def attest(
@@ -271,16 +304,12 @@ def execute(session: Session, services: Services, request: DataSubjectRequest, a
     elif request_type is RequestType.RESTRICTION:
         outcome = execution.restrict(session, services, request, payload, actor)
     elif request_type is RequestType.RECTIFICATION:
-        try:
-            outcome = execution.rectify(session, services, request, payload, actor)
-        except execution.RectificationConflict:
-            raise InvalidState(
-                N_(
-                    "The new address of request %(request_id)s already belongs to another "
-                    "contact; erase or rectify that contact first."
-                ),
-                request_id=request.id,
-            ) from None
+        outcome = execution.rectify(session, services, request, payload, actor)
+        if not outcome["contacts_found"]:
+            # Nothing to correct: the subject learns that no data is held (Art. 12(4)).
+            request.outcome = json.dumps(outcome, sort_keys=True)
+            reject(session, services, request, "no_data", None, actor)
+            return
     else:
         outcome = execution.prepare_export(session, services, request, payload)
         if payload.notify:
@@ -321,7 +350,7 @@ def extend(
                 "must be announced to the subject before that date."
             ),
             request_id=request.id,
-            due=iso_utc(request.due_at),
+            due=request.due_at.date().isoformat(),
         )
     transition(session, request, RequestStatus.EXTENDED, actor)
     request.original_due_at = request.due_at

@@ -273,6 +273,18 @@ def _installation_key(settings: Settings) -> str:
     return StatementSigner(load_keyring(settings).master_key).public_key.text
 
 
+def _is_public_key(text: str) -> bool:
+    """Whether ``text`` is 32 bytes of base64url, the form of an Ed25519 public key."""
+    import base64
+    import binascii
+
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    return len(raw) == 32
+
+
 def cmd_verify_certificate(args: argparse.Namespace, settings: Settings) -> int:
     from dsr.certificate import check_certificate
 
@@ -284,6 +296,13 @@ def cmd_verify_certificate(args: argparse.Namespace, settings: Settings) -> int:
         raise CannotRun(
             f"{args.file} is not JSON; give a file from `sendguard dsr certificate`"
         ) from None
+    if args.public_key is not None and not _is_public_key(args.public_key):
+        print(
+            "sendguard: error: --public-key is not an Ed25519 public key; copy it from "
+            "`sendguard dsr public-key` or GET /v1/dsr/certificate-key",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     trusted = args.public_key or _installation_key(settings)
     check = check_certificate(content, trusted)
     print(f"certificate of request {check.request_id or '(unknown)'}: {check.status}")

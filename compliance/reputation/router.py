@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -102,6 +102,18 @@ class GmailDay(ApiModel):
     def _valid_domain(cls, value: str) -> str:
         return _domain(value)
 
+    @field_validator("day")
+    @classmethod
+    def _not_future(cls, value: date) -> date:
+        if is_future(value):
+            raise ValueError(N_("is in the future; give a day that Postmaster Tools reported."))
+        return value
+
+
+def is_future(day: date) -> bool:
+    # One day of slack: Postmaster Tools dates days in Pacific time.
+    return day > datetime.now(UTC).date() + timedelta(days=1)
+
 
 class GmailBody(ApiModel):
     days: list[GmailDay] = Field(default_factory=list, max_length=MAX_ROWS)
@@ -185,6 +197,12 @@ def parse_postmaster_csv(text: str, default_domain: str | None) -> list[GmailDay
                 N_("Line %(line)s of the CSV has no date in the form 2026-12-01."),
                 line=line,
             ) from None
+        if is_future(day):
+            raise InvalidInput(
+                "csv",
+                N_("Line %(line)s of the CSV is dated in the future; check the file."),
+                line=line,
+            )
         domain = row[domain_at] if domain_at is not None and domain_at < len(row) else None
         try:
             days.append(

@@ -90,7 +90,7 @@ def test_resubscribe_after_erasure_needs_confirmation(client: TestClient, tenant
     client.post("/v1/dsr", json=erasure(), headers=tenant.auth("dpo"))
     completion = deliver(client)
     assert [message["Subject"] for message in completion] == [
-        "Votre demande à Exemple SAS est traitée"
+        "Your request to Exemple SAS is complete"
     ]
 
     again = client.post("/v1/subscribe", json=signup(tenant.form_id, ADDRESS))

@@ -59,6 +59,7 @@ def test_certificate_round_trip(settings: Settings, tmp_path: Path) -> None:
     content["actions"]["contacts_erased"] = ["forged"]
     path.write_text(json.dumps(content))
     forged = run_cli(settings, "dsr", "verify-certificate", str(path))
+    garbage = run_cli(settings, "dsr", "verify-certificate", str(path), "--public-key", "garbage")
 
     assert saved.returncode == 0, saved.stderr
     assert checked.returncode == 0, checked.stdout
@@ -66,6 +67,8 @@ def test_certificate_round_trip(settings: Settings, tmp_path: Path) -> None:
     assert offline.returncode == 0
     assert forged.returncode == 1
     assert "bad_signature" in forged.stdout
+    assert garbage.returncode == 2
+    assert "not an Ed25519 public key" in garbage.stderr
 
 
 def test_overdue_list_exits_one(settings: Settings) -> None:

@@ -185,3 +185,36 @@ def fakes_md5(address: str) -> str:
     import hashlib
 
     return hashlib.md5(address.lower().encode()).hexdigest()
+
+
+def test_retry_reopens_failed_request(client: TestClient, fake: FakeProcessors) -> None:
+    tenant = make_tenant(client.app)  # type: ignore[arg-type]
+    register(client, tenant, fake)
+    dpo = tenant.auth("dpo")
+    fake.fail_next(4, 503)
+    created = client.post(
+        "/v1/dsr",
+        json={"type": "erasure", "email": ADDRESS, "attestation": ATTESTATION},
+        headers=dpo,
+    ).json()
+    drain(client)
+    drain(client, later=timedelta(hours=2))
+    failed = client.get(f"/v1/dsr/{created['id']}", headers=dpo).json()
+    dead = [item for item in failed["processors"] if item["status"] == "dead"]
+    task_ids = client.get(f"/v1/dsr/{created['id']}/processors", headers=dpo).json()
+
+    for task in task_ids:
+        retried = client.post(f"/v1/processor-tasks/{task['task_id']}/retry", headers=dpo)
+        assert retried.status_code == 200, retried.text
+    reopened = client.get(f"/v1/dsr/{created['id']}", headers=dpo).json()
+    drain(client)
+    closed = client.get(f"/v1/dsr/{created['id']}", headers=dpo).json()
+    certificate = client.get(f"/v1/dsr/{created['id']}/certificate", headers=dpo).json()
+
+    assert failed["status"] == "failed"
+    assert len(dead) == 2
+    assert reopened["status"] == "in_progress"
+    assert closed["status"] == "completed"
+    assert {item["status"] for item in certificate["processors"]} == {"succeeded"}
+    actions = [entry["action"] for entry in closed["history"]]
+    assert actions[-3:] == ["dsr.failed", "dsr.in_progress", "dsr.completed"]

@@ -207,12 +207,20 @@ def test_extension_notice_tells_subject(client: TestClient, tenant: Tenant) -> N
 def test_intake_answers_alike_for_unknown(client: TestClient, tenant: Tenant) -> None:
     confirmed_subscriber(client, tenant, ADDRESS)
 
+    # The page's language is given, as a form would; without it each email
+    # takes the contact's language, which only the mailbox owner reads.
     known = client.post(
-        "/v1/dsr/intake", json={"form_id": tenant.form_id, "type": "access", "email": ADDRESS}
+        "/v1/dsr/intake",
+        json={"form_id": tenant.form_id, "type": "access", "email": ADDRESS, "locale": "fr"},
     )
     unknown = client.post(
         "/v1/dsr/intake",
-        json={"form_id": tenant.form_id, "type": "access", "email": "stranger@example.org"},
+        json={
+            "form_id": tenant.form_id,
+            "type": "access",
+            "email": "stranger@example.org",
+            "locale": "fr",
+        },
     )
 
     assert known.status_code == unknown.status_code == 202
@@ -281,7 +289,7 @@ def test_wrong_codes_lock_the_request(client: TestClient, tenant: Tenant) -> Non
     late = client.post(path, json={"code": real})
 
     assert [answer.status_code for answer in answers] == [422, 422, 422, 422, 409]
-    assert "4 tries left" in answers[0].json()["detail"]
+    assert "tries left: 4" in answers[0].json()["detail"]
     assert late.status_code == 409
     request = stored(client, started["request_id"])
     assert request.status == "rejected"
@@ -360,17 +368,38 @@ def test_rectification_changes_fields(client: TestClient, tenant: Tenant) -> Non
         assert session.exec(select(Contact)).one().country == "CA"
 
 
-def test_rectification_to_taken_address(client: TestClient, tenant: Tenant) -> None:
+def test_rectified_address_needs_confirmation(client: TestClient, tenant: Tenant) -> None:
     confirmed_subscriber(client, tenant, ADDRESS)
     confirmed_subscriber(client, tenant, "other@example.org")
-    body = dsr("rectification", attestation=ATTESTATION, changes={"email": "other@example.org"})
+    body = dsr("rectification", attestation=ATTESTATION, changes={"email": "new@example.org"})
+    taken = dsr("rectification", attestation=ATTESTATION, changes={"email": "other@example.org"})
+
+    response = client.post("/v1/dsr", json=body, headers=tenant.auth("dpo"))
+    clash = client.post("/v1/dsr", json=taken, headers=tenant.auth("dpo"))
+
+    assert response.status_code == 201, response.text
+    assert clash.status_code == 201, clash.text
+    assert "other@example.org" not in clash.text
+    changed = list(response.json()["outcome"]["fields_changed"].values())
+    assert changed == [["email_confirmation_sent"]]
+    recipients = sorted(str(message["To"]) for message in deliver(client))
+    assert "new@example.org" in recipients
+    with Session(engine(client)) as session:
+        index = services(client).indexer.current(ADDRESS).digest
+        contact = session.exec(select(Contact).where(Contact.email_index == index)).one()
+        assert contact.pending_email_ciphertext is not None
+
+
+def test_rectification_unknown_subject_rejected(client: TestClient, tenant: Tenant) -> None:
+    body = dsr(
+        "rectification", "nobody@example.org", attestation=ATTESTATION, changes={"name": "N"}
+    )
 
     response = client.post("/v1/dsr", json=body, headers=tenant.auth("dpo"))
 
-    assert response.status_code == 409
-    assert "other@example.org" not in response.text
-    with Session(engine(client)) as session:
-        assert session.exec(select(DataSubjectRequest)).all() == []
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "rejected"
+    assert response.json()["rejection_ground"] == "no_data"
 
 
 def test_rectification_needs_changes(client: TestClient, tenant: Tenant) -> None:
@@ -633,3 +662,33 @@ def test_export_download_is_inert(client: TestClient, tenant: Tenant) -> None:
     assert as_json.headers["content-type"] == "application/json"
     assert as_json.json()["contact"]["name"] == "<script>x</script>"
     assert as_csv.headers["x-content-type-options"] == "nosniff"
+
+
+def test_import_reused_reference_reported(client: TestClient, tenant: Tenant) -> None:
+    dpo = tenant.auth("dpo")
+    batch = {
+        "requests": [
+            dsr("access", "hugo@example.org", external_ref="LETTER-1", send_code=False),
+            dsr("access", "ivan@example.org", external_ref="LETTER-1", send_code=False),
+            dsr("erasure", "hugo@example.org", external_ref="LETTER-1", send_code=False),
+        ]
+    }
+
+    result = client.post("/v1/dsr/import", json=batch, headers=dpo).json()
+
+    assert len(result["created"]) == 1
+    assert [(error["index"], error["field"], error["error"]) for error in result["errors"]] == [
+        (1, "external_ref", "external_ref_conflict"),
+        (2, "external_ref", "external_ref_conflict"),
+    ]
+    found = client.post("/v1/dsr/search", json={"email": "ivan@example.org"}, headers=dpo)
+    assert found.json() == []
+
+
+def test_emails_use_contact_language(client: TestClient, tenant: Tenant) -> None:
+    confirmed_subscriber(client, tenant, ADDRESS, locale="en")
+
+    client.post("/v1/dsr", json=dsr("erasure", attestation=ATTESTATION), headers=tenant.auth("dpo"))
+
+    subjects = [str(message["Subject"]) for message in deliver(client)]
+    assert subjects == ["Your request to Exemple SAS is complete"]

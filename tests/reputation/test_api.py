@@ -209,3 +209,21 @@ def test_reputation_cli_table(client: TestClient, tenant: Tenant, settings: Any)
     assert "3.00 %" in table.stdout
     assert as_json.returncode == 0
     assert factor(__import__("json").loads(as_json.stdout), "bounces")["value"] == 3.0
+
+
+def test_gmail_future_day_refused(client: TestClient, tenant: Tenant) -> None:
+    future = str(datetime.now(UTC).date() + timedelta(days=30))
+    day = {"day": future, "domain": "news.example.com", "spam_rate_percent": 1}
+
+    typed = client.post("/v1/reputation/gmail", json={"days": [day]}, headers=tenant.auth("sender"))
+    pasted = client.post(
+        "/v1/reputation/gmail",
+        json={"csv": f"Date,Spam rate\n{future},1%\n", "domain": "news.example.com"},
+        headers={**tenant.auth("sender"), "Accept-Language": "en"},
+    )
+
+    assert typed.status_code == 422
+    assert typed.json()["errors"][0]["field"] == "days.0.day"
+    assert pasted.status_code == 422
+    assert "Line 2" in pasted.json()["detail"]
+    assert factor(reputation(client, tenant), "gmail_spam_rate")["value"] is None
