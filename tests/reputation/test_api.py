@@ -227,3 +227,32 @@ def test_gmail_future_day_refused(client: TestClient, tenant: Tenant) -> None:
     assert pasted.status_code == 422
     assert "Line 2" in pasted.json()["detail"]
     assert factor(reputation(client, tenant), "gmail_spam_rate")["value"] is None
+
+
+def test_ingested_bounces_move_the_score(client: TestClient, tenant: Tenant) -> None:
+    from tests.bounces.test_ingestion import dsn
+
+    campaign_id = send(client, tenant, "December", 1, sent=100, opens=30)
+    before = reputation(client, tenant)
+
+    for number in range(3):
+        raw = dsn(
+            f"gone{number}@example.net",
+            "5.1.1",
+            "550 5.1.1 user unknown",
+            f"<m{number}@example.com>",
+            campaign=campaign_id,
+        )
+        ingested = client.post(
+            "/v1/events/raw",
+            content=raw,
+            headers={**tenant.auth("sender"), "Content-Type": "message/rfc822"},
+        )
+        assert ingested.status_code == 200, ingested.text
+    after = reputation(client, tenant)
+
+    assert factor(before, "bounces")["value"] == 0.0
+    assert factor(after, "bounces")["value"] == 3.0
+    assert factor(after, "bounces")["status"] == "bad"
+    assert after["score"] < before["score"]
+    assert "bounces" in after["caps"]
