@@ -182,8 +182,8 @@ def create_app(
             app.state.outbox_worker = worker
             worker_task = asyncio.create_task(worker.run())
             maintenance_task = asyncio.create_task(run_maintenance_forever(engine, services))
-            # Processors (GDPR Art. 19) are told of erasures and objections;
-            # the last answer closes the request and signs its certificate.
+            # Processors (GDPR Art. 19) are notified of erasures and objections, and
+            # the last response closes the request and signs its certificate.
             processor_task = asyncio.create_task(
                 run_processor_worker(
                     engine,

@@ -1,7 +1,7 @@
 """The signed certificate that closes a data-subject request.
 
 It states what was done, where, when, the Art. 17(3) exceptions and each
-processor's result, and holds no personal data beyond the subject's blind
+processor's result, and contains no personal data beyond the subject's blind
 index. It is signed with the installation's Ed25519 statement key; anyone
 with the certificate and that public key can check it offline
 (``sendguard dsr verify-certificate FILE --public-key KEY``).
@@ -55,7 +55,7 @@ def build_certificate(
             "blind_index": request.subject_index,
             "key_version": request.subject_index_version,
         },
-        # The method and time only: the name of whoever checked is left out.
+        # The method and time only, without the name of the person who checked.
         "identity_verification": {
             "method": request.verification_method,
             "verified_at": _iso(request.verified_at),

@@ -2,7 +2,7 @@
 
 The controller answers "without undue delay and in any event within one
 month of receipt"; the period "may be extended by two further months where
-necessary", once, and the subject must be told of the extension, with the
+necessary", once, and the subject must be informed of the extension, with the
 reasons, within the first month.
 """
 
@@ -29,7 +29,7 @@ def first_due_date(received_at: datetime) -> datetime:
 
 
 def extended_due_date(original_due_at: datetime, months: int) -> datetime:
-    """The deadline after an extension of ``months`` (1 or 2) beyond the first month."""
+    """Return the deadline after an extension of ``months`` (1 or 2) beyond the first month."""
     if not 1 <= months <= MAX_EXTENSION_MONTHS:
         raise ValueError(f"an extension is 1 to {MAX_EXTENSION_MONTHS} months, not {months}")
     return add_months(original_due_at, months)

@@ -22,7 +22,7 @@ from consent.service import ClientInfo, erase_contact, find_contacts, unsubscrib
 from dsr.access import EXPORT_FORMAT, build_access_export
 from dsr.models import DataSubjectRequest, RequestType, request_key_id
 from dsr.payload import RequestPayload, request_data_key
-from suppression.models import SuppressionReason
+from suppression.models import SuppressionEntry, SuppressionReason
 from suppression.service import suppress
 from suppression.subject_data import subject_records
 
@@ -55,6 +55,27 @@ def _contacts(
     return find_contacts(session, request.sender_id, services.indexer.all_versions(address))
 
 
+def _suppress_subject(
+    session: Session,
+    services: Services,
+    request: DataSubjectRequest,
+    payload: RequestPayload,
+    reason: SuppressionReason,
+    event_ref: str,
+    actor: str,
+) -> SuppressionEntry:
+    """Add a global suppression entry for the request's subject, by blind index."""
+    return suppress(
+        session,
+        request.sender_id,
+        services.indexer.current(payload.address),
+        reason=reason,
+        source="dsr",
+        event_ref=event_ref,
+        actor=actor,
+    )
+
+
 def erase(
     session: Session,
     services: Services,
@@ -64,28 +85,22 @@ def erase(
     actor: str,
 ) -> dict[str, object]:
     """Erase every store, keep the blind index suppressed (Art. 17(3)(b) and Art. 21(3))."""
-    kept = {category for item in exceptions for category in item.categories}
+    kept_categories = {category for item in exceptions for category in item.categories}
     erasures = [
         erase_contact(
             session,
             services,
             contact,
             actor,
-            keep_consent_history="consent_history" in kept,
-            keep_delivery_events="delivery_events" in kept,
+            keep_consent_history="consent_history" in kept_categories,
+            keep_delivery_events="delivery_events" in kept_categories,
         )
         for contact in _contacts(session, services, request, payload.address)
     ]
     # Suppressed whether or not the address was known: an erased person
     # must not come back through a later import.
-    suppress(
-        session,
-        request.sender_id,
-        services.indexer.current(payload.address),
-        reason=SuppressionReason.ERASED,
-        source="dsr",
-        event_ref=f"dsr:{request.id}",
-        actor=actor,
+    _suppress_subject(
+        session, services, request, payload, SuppressionReason.ERASED, f"dsr:{request.id}", actor
     )
     return {
         "contacts_erased": [item.contact_id for item in erasures],
@@ -97,7 +112,7 @@ def erase(
         ),
         "memberships_deleted": sum(item.memberships_deleted for item in erasures),
         "delivery_events_deleted": sum(item.delivery_events_deleted for item in erasures),
-        "categories_kept": sorted(kept),
+        "categories_kept": sorted(kept_categories),
         "suppression_reason": SuppressionReason.ERASED.value,
     }
 
@@ -116,14 +131,8 @@ def object_to_marketing(
         for contact in contacts
         if unsubscribe_all(session, services, contact, source="dsr", event_ref=f"dsr:{request.id}")
     ]
-    suppress(
-        session,
-        request.sender_id,
-        services.indexer.current(payload.address),
-        reason=SuppressionReason.OBJECTION,
-        source="dsr",
-        event_ref=f"dsr:{request.id}",
-        actor=actor,
+    _suppress_subject(
+        session, services, request, payload, SuppressionReason.OBJECTION, f"dsr:{request.id}", actor
     )
     return {
         "contacts_found": [contact.id for contact in contacts],
@@ -141,14 +150,14 @@ def restrict(
 ) -> dict[str, object]:
     """Keep the data but use it for nothing (Art. 18): no mail goes out while it lasts."""
     contacts = _contacts(session, services, request, payload.address)
-    entry = suppress(
+    entry = _suppress_subject(
         session,
-        request.sender_id,
-        services.indexer.current(payload.address),
-        reason=SuppressionReason.MANUAL,
-        source="dsr",
-        event_ref=restriction_ref(request.id),
-        actor=actor,
+        services,
+        request,
+        payload,
+        SuppressionReason.MANUAL,
+        restriction_ref(request.id),
+        actor,
     )
     return {
         "contacts_found": [contact.id for contact in contacts],
@@ -217,7 +226,7 @@ def _export_without_contact(
     request: DataSubjectRequest,
     payload: RequestPayload,
 ) -> dict[str, object]:
-    """An export for an address with no contact: the suppression state, if any, and nothing else.
+    """Build the export of an address with no contact: its suppression state, if any, only.
 
     Art. 15(1) gives a right to confirmation that no data is processed, so
     the export exists even when it is empty.

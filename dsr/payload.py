@@ -27,7 +27,7 @@ class RequestPayload:
     # Rectification: the new values, by field name (name, email, country, locale).
     changes: dict[str, str] = field(default_factory=dict)
     # The language of the emails to the subject, and whether to send them at all
-    # (a DPO who answers by letter turns them off).
+    # (a DPO who replies by letter turns them off).
     locale: str = "fr"
     notify: bool = True
 
@@ -63,7 +63,7 @@ def read_payload(keystore: KeyStore, request: DataSubjectRequest) -> RequestPayl
 
 
 def request_data_key(keystore: KeyStore, request: DataSubjectRequest) -> bytes:
-    """The request's key, for other ciphertexts it owns (the export, queued emails)."""
+    """Return the request's key, for its other ciphertexts (the export, queued emails)."""
     key_id = request_key_id(request.id)
     key = keystore.get_key(key_id)
     if key is None:

@@ -134,7 +134,7 @@ def retry_task(
     """Queue a dead task again, with its attempts reset."""
     task = processors.retry_task(session, services, principal.sender_id, task_id, principal.actor)
     # A request that failed on this processor opens again; the processor's
-    # answer closes it once more, with a new certificate.
+    # response closes it once more, with a new certificate.
     reopen_after_retry(session, task.request_id, principal.actor)
     views = processors.task_views(session, task.request_id)
     return next(_task_out(view) for view in views if view.task_id == task.id)

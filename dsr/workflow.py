@@ -175,7 +175,7 @@ def create_request(
 
 
 def _subject_locale(session: Session, services: Services, sender: Sender, address: str) -> str:
-    """The language the subject reads: the contact's, else the sender's default."""
+    """Return the language of the subject's emails: the contact's, else the sender's default."""
     contacts = find_contacts(session, sender.id, services.indexer.all_versions(address))
     return contacts[0].locale if contacts else sender.default_locale
 

@@ -19,7 +19,7 @@ from suppression.models import (
 
 
 def sent_campaigns(session: Session, sender_id: str, limit: int) -> list[Campaign]:
-    """The sender's latest sent campaigns, newest first."""
+    """Return the sender's latest sent campaigns, newest first."""
     return list(
         session.exec(
             select(Campaign)
@@ -33,7 +33,7 @@ def sent_campaigns(session: Session, sender_id: str, limit: int) -> list[Campaig
 def latest_reports(
     session: Session, sender_id: str, limit: int
 ) -> list[tuple[CampaignReport, Campaign]]:
-    """The latest stored pre-send report of each campaign, newest first."""
+    """Return the latest stored pre-send report of each campaign, newest first."""
     newest = (
         select(CampaignReport.campaign_id, func.max(CampaignReport.created_at).label("created"))
         .where(CampaignReport.sender_id == sender_id)
@@ -71,11 +71,11 @@ def spam_trap_count(session: Session, sender_id: str, since: datetime) -> int:
 def worst_unsubscribe_delay_hours(
     session: Session, sender_id: str, since: datetime
 ) -> float | None:
-    """The slowest unsubscribe handled since ``since``, in hours; None when there was none.
+    """Return the slowest unsubscribe handled since ``since``, in hours, or None without one.
 
     An emailed or ESP-reported unsubscribe is suppressed when Sendguard
-    ingests it, so its delay is ingestion time minus the time the person
-    asked. A click on Sendguard's own link is suppressed in the same
+    ingests it, so its delay is ingestion time minus the time of the
+    request. A click on Sendguard's own link is suppressed in the same
     request (delay 0).
     """
     events = session.exec(

@@ -274,7 +274,7 @@ def _installation_key(settings: Settings) -> str:
 
 
 def _is_public_key(text: str) -> bool:
-    """Whether ``text`` is 32 bytes of base64url, the form of an Ed25519 public key."""
+    """Return whether ``text`` is 32 bytes of base64url, the form of an Ed25519 public key."""
     import base64
     import binascii
 

@@ -109,8 +109,8 @@ class Settings(BaseSettings):
     # Comma-separated SNS topic ARNs whose notifications are accepted.
     ses_topic_arns: str = ""
 
-    # Data-subject requests. The code mailed to a subscriber who asks
-    # through the public intake: how long it lives and how many tries it allows.
+    # Data-subject requests. The code mailed to a subscriber who makes a
+    # request through the public intake: how long it lives and how many tries it allows.
     dsr_code_ttl_minutes: int = Field(default=30, ge=5, le=1440)
     dsr_code_max_attempts: int = Field(default=5, ge=1, le=20)
     # How long the link to an access or portability export works.

@@ -28,7 +28,7 @@ from suppression.statistics import (
 
 WINDOW_CAMPAIGNS = 10
 LOOKBACK = timedelta(days=90)
-# Gmail asks senders never to reach 0.3 %: the worst recent day counts.
+# Gmail's sender guidelines set 0.3 % as a rate never to reach, so the worst recent day counts.
 GMAIL_LOOKBACK = timedelta(days=7)
 
 _FOOTER_PREFIXES = ("unsubscribe.", "address.")
@@ -36,7 +36,7 @@ _FOOTER_PREFIXES = ("unsubscribe.", "address.")
 
 @dataclass(frozen=True)
 class ReportFacts:
-    """What one stored pre-send report tells the score."""
+    """Facts that one stored pre-send report gives the score."""
 
     spf: AuthResult | None = None
     dkim: AuthResult | None = None
@@ -91,7 +91,7 @@ def report_facts(report: Mapping[str, Any]) -> ReportFacts:
     checks: dict[str, str] = {}
     for finding in findings:
         check, severity = str(finding.get("check", "")), str(finding.get("severity", ""))
-        # The most severe finding of a check decides.
+        # A check's maximum severity decides: a block finding is never replaced.
         if checks.get(check) != "block":
             checks[check] = severity
 
@@ -156,7 +156,7 @@ def with_report_facts(inputs: ReputationInputs, facts: Sequence[ReportFacts]) ->
 
 
 def gmail_spam_rate(session: Session, sender_id: str, now: datetime) -> float | None:
-    """The worst day of the last 7 in Gmail's spam rate, over every sending domain."""
+    """Return the worst day of the last 7 of Gmail's spam rate, over every sending domain."""
     since = (now - GMAIL_LOOKBACK).date()
     worst = session.exec(
         select(func.max(GmailSpamRate.spam_rate)).where(
@@ -173,7 +173,7 @@ class Window:
 
 
 def window_inputs(session: Session, sender_id: str, now: datetime | None = None) -> Window:
-    """The inputs over the rolling window, with the sender-wide facts of the last 90 days."""
+    """Gather the inputs over the rolling window, with the sender-wide facts of the last 90 days."""
     moment = now or utcnow()
     since = moment - LOOKBACK
     campaigns = sent_campaigns(session, sender_id, WINDOW_CAMPAIGNS)

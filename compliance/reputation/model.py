@@ -19,7 +19,7 @@ FactorStatus = Literal["good", "warn", "bad", "unknown"]
 
 @dataclass(frozen=True)
 class ReputationInputs:
-    """What the score reads, over one campaign or a rolling window of campaigns."""
+    """Inputs of the score, over one campaign or a rolling window of campaigns."""
 
     # Delivery: from campaign counts and ingested bounces and complaints.
     sent: int = 0

@@ -27,26 +27,26 @@ def _request_id(output: str) -> str:
 def test_create_reads_address_from_stdin(settings: Settings) -> None:
     sender = _sender(settings)
 
-    made = run_cli(
+    created = run_cli(
         settings,
         "dsr", "create", "--sender", sender, "--type", "erasure", "--verified-by", "DPO",
         stdin="dana@example.org\n",
     )  # fmt: skip
 
-    assert made.returncode == 0, made.stderr
-    assert "erasure" in made.stdout
-    assert "completed" in made.stdout
-    assert "dana@example.org" not in made.stdout + made.stderr
+    assert created.returncode == 0, created.stderr
+    assert "erasure" in created.stdout
+    assert "completed" in created.stdout
+    assert "dana@example.org" not in created.stdout + created.stderr
 
 
 def test_certificate_round_trip(settings: Settings, tmp_path: Path) -> None:
     sender = _sender(settings)
-    made = run_cli(
+    created = run_cli(
         settings,
         "dsr", "create", "--sender", sender, "--type", "erasure",
         "--email", "dana@example.org", "--verified-by", "DPO", "--method", "in_person",
     )  # fmt: skip
-    request_id = _request_id(made.stdout)
+    request_id = _request_id(created.stdout)
     path = tmp_path / "certificate.json"
 
     saved = run_cli(
@@ -90,12 +90,12 @@ def test_overdue_list_exits_one(settings: Settings) -> None:
 
 def test_extend_then_reject(settings: Settings) -> None:
     sender = _sender(settings)
-    made = run_cli(
+    created = run_cli(
         settings,
         "dsr", "create", "--sender", sender, "--type", "access", "--email", "a@example.org",
         "--verified-by", "DPO", "--no-execute",
     )  # fmt: skip
-    request_id = _request_id(made.stdout)
+    request_id = _request_id(created.stdout)
 
     extended = run_cli(
         settings,
