@@ -476,6 +476,36 @@ def erase_all(
     return timings
 
 
+def cpu_busy_share(seconds: float) -> float:
+    """Return the share of CPU time spent busy over ``seconds``, from /proc/stat."""
+
+    def sample() -> tuple[int, int]:
+        fields = [int(value) for value in Path("/proc/stat").read_text().split()[1:9]]
+        idle = fields[3] + fields[4]
+        return sum(fields) - idle, sum(fields)
+
+    busy_before, total_before = sample()
+    time.sleep(seconds)
+    busy_after, total_after = sample()
+    return (busy_after - busy_before) / max(1, total_after - total_before)
+
+
+def wait_until_idle(minutes: float) -> str:
+    """Wait until the CPUs are under 15% busy for three 2-second samples in a row.
+
+    Other processes on a small machine move the figures by a factor of two
+    or more, so the measuring phase starts on a quiet machine when one comes
+    within ``minutes``. Returns a line that says how long it waited.
+    """
+    started = time.monotonic()
+    quiet = 0
+    while quiet < 3:
+        if time.monotonic() - started > minutes * 60:
+            return f"no quiet moment within {minutes:g} min; measured under load"
+        quiet = quiet + 1 if cpu_busy_share(2.0) < 0.15 else 0
+    return f"waited {time.monotonic() - started:.0f} s for 3 quiet 2-second samples"
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -617,6 +647,10 @@ def main() -> int:
     parser.add_argument(
         "--profile", action="store_true", help="print a cProfile summary of the erasures"
     )
+    parser.add_argument(
+        "--wait-idle", type=float, default=0.0, metavar="MINUTES",
+        help="before erasing, wait up to MINUTES for the CPUs to be quiet (default 0: no wait)",
+    )  # fmt: skip
     args = parser.parse_args()
     # The product logs every erasure at INFO: keep the output to the figures.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -639,7 +673,13 @@ def main() -> int:
             timers[0].attach(runtime.engine)
             timers[1].attach(runtime.keystore_engine)
             profiler = cProfile.Profile() if args.profile else None
+            if args.wait_idle > 0:
+                print(f"idle wait        {wait_until_idle(args.wait_idle)}")
+            load_before = os.getloadavg()[0]
             timings = erase_all(runtime, sender_id, shape, profiler)
+            print(
+                f"load average     {load_before:.2f} before erasing, {os.getloadavg()[0]:.2f} after"
+            )
             report(runtime, urls[0], shape, dataset, timings, build_seconds, timers)
             if profiler is not None:
                 print("Python profile of the erasures (top 25 by own time):")

@@ -11,10 +11,35 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from sqlalchemy import inspect
+
 from compliance.core.keystore import KeyStore, decrypt_bytes, encrypt_bytes
 from dsr.models import DataSubjectRequest, request_key_id
 
 _FIELD = "payload"
+
+# The request's key is kept in the ORM state of the request object, for the
+# length of one unit of work: one erasure reads the payload three times, and
+# each read was a round trip to the key store. shred() drops it with the key.
+# NOTE: a key destroyed by another process stays usable here until the
+# request object is dropped; every writer locks the request's sender first.
+_KEY_INFO = "sendguard_request_key"
+
+
+def _remember_key(request: DataSubjectRequest, key: bytes | None) -> None:
+    info = inspect(request).info
+    if key is None:
+        info.pop(_KEY_INFO, None)
+    else:
+        info[_KEY_INFO] = key
+
+
+def _request_key(keystore: KeyStore, request: DataSubjectRequest) -> bytes | None:
+    key: bytes | None = inspect(request).info.get(_KEY_INFO)
+    if key is None:
+        key = keystore.get_key(request_key_id(request.id))
+        _remember_key(request, key)
+    return key
 
 
 class PayloadGone(Exception):
@@ -35,7 +60,8 @@ class RequestPayload:
 def store_payload(keystore: KeyStore, request: DataSubjectRequest, payload: RequestPayload) -> None:
     """Encrypt ``payload`` into the request, creating the request's key if needed."""
     key_id = request_key_id(request.id)
-    key = keystore.get_key(key_id) or keystore.create_key(key_id)
+    key = _request_key(keystore, request) or keystore.create_key(key_id)
+    _remember_key(request, key)
     content = json.dumps(
         {
             "address": payload.address,
@@ -50,7 +76,7 @@ def store_payload(keystore: KeyStore, request: DataSubjectRequest, payload: Requ
 def read_payload(keystore: KeyStore, request: DataSubjectRequest) -> RequestPayload:
     """Decrypt the request's payload; raise :class:`PayloadGone` once its key is destroyed."""
     key_id = request_key_id(request.id)
-    key = keystore.get_key(key_id)
+    key = _request_key(keystore, request)
     if key is None or request.payload_ciphertext is None:
         raise PayloadGone(request.id)
     content = json.loads(decrypt_bytes(key, key_id, _FIELD, request.payload_ciphertext))
@@ -64,8 +90,7 @@ def read_payload(keystore: KeyStore, request: DataSubjectRequest) -> RequestPayl
 
 def request_data_key(keystore: KeyStore, request: DataSubjectRequest) -> bytes:
     """Return the request's key, for its other ciphertexts (the export, queued emails)."""
-    key_id = request_key_id(request.id)
-    key = keystore.get_key(key_id)
+    key = _request_key(keystore, request)
     if key is None:
         raise PayloadGone(request.id)
     return key
@@ -75,4 +100,5 @@ def shred(keystore: KeyStore, request: DataSubjectRequest) -> bool:
     """Destroy the request's key and drop its ciphertexts; return whether a key existed."""
     request.payload_ciphertext = None
     request.export_ciphertext = None
+    _remember_key(request, None)
     return keystore.destroy_key(request_key_id(request.id))

@@ -79,6 +79,8 @@ def record_event(
     """
     if known_head is None:
         lock_sender(session, sender_id)
+        known_head = _cached_head(session, sender_id)
+    if known_head is None:
         known_head = session.exec(select(head_query(sender_id))).one() or GENESIS_HASH
 
     event = AuditEvent(
@@ -94,7 +96,28 @@ def record_event(
     event.event_hash = _event_hash(event)
     session.add(event)
     session.flush()
+
+    # The sender is locked until commit, so no other transaction can append
+    # after this event: the next append in this transaction chains to it
+    # without reading the head again (an erasure appends six events).
+    heads: dict[str, tuple[object | None, str]] = session.info.setdefault(_CHAIN_HEADS, {})
+    heads[sender_id] = (_innermost_transaction(session), event.event_hash)
     return event
+
+
+def _cached_head(session: Session, sender_id: str) -> str | None:
+    # Valid only in the transaction (or savepoint) that appended it: after a
+    # savepoint rolls back, the innermost transaction differs and the head
+    # is read again from the database.
+    heads: dict[str, tuple[object | None, str]] = session.info.get(_CHAIN_HEADS, {})
+    cached = heads.get(sender_id)
+    if cached is None or cached[0] is not _innermost_transaction(session):
+        return None
+    return cached[1]
+
+
+# session.info key of the chain heads that the current transaction appended.
+_CHAIN_HEADS = "sendguard_audit_heads"
 
 
 def head_query(sender_id: str) -> ScalarSelect[str]:
