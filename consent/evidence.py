@@ -179,19 +179,24 @@ def verdicts_for_digests(
 
 
 def digests_with_basis(
-    session: Session, sender_id: str, digests: Sequence[str]
+    session: Session, sender_id: str, digests: Sequence[str], *, at: datetime | None = None
 ) -> dict[str, BasisAnswer]:
-    """Judge ``digests`` now for the screening: one answer per digest of a known contact."""
+    """Judge ``digests`` at ``at`` (default: now) for the screening.
+
+    Returns one BasisAnswer per digest of a known contact. A pre-send check
+    passes the planned send time, so that an implied consent that expires
+    before the send is refused.
+    """
+    moment = at or utcnow()
     # An address without a contact has no record and no known country,
     # which the rules judge under GDPR: it gets no answer, so no basis.
-    verdicts = verdicts_for_digests(session, sender_id, digests)
+    verdicts = verdicts_for_digests(session, sender_id, digests, at=moment)
     answers = {
         digest: BasisAnswer(verdict.valid, verdict.code, tuple(verdict.flags))
         for digest, verdict in verdicts.items()
     }
     # A subscriber who paused mail from the preference page gets none until then.
-    now = utcnow()
-    for digest in paused_digests(session, sender_id, list(answers), now):
+    for digest in paused_digests(session, sender_id, list(answers), moment):
         answers[digest] = BasisAnswer(False, "paused")
     return answers
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from compliance.checks.i18n import language_of, translate
@@ -195,7 +195,7 @@ def make_finding(
     *,
     severity: Severity | None = None,
     facts: Mapping[str, str | int] | None = None,
-    translated: Mapping[str, str] | None = None,
+    translated: Mapping[str, str | Sequence[str]] | None = None,
     fix: str | None = None,
     location: str = "",
 ) -> Finding:
@@ -203,25 +203,29 @@ def make_finding(
 
     The message parameters are the ``facts`` plus the ``translated`` values,
     which are msgids themselves (a reason, a part name) and are translated
-    into each language before they are inserted.
+    into each language before they are inserted. A sequence of msgids is
+    translated item by item and joined with commas.
     ``severity`` defaults to the rule's severity. ``fix`` is the msgid of
     how to fix the finding, rendered with the same parameters.
     """
     facts = dict(facts or {})
 
-    def render(locale: str) -> str:
+    def params_in(locale: str) -> dict[str, str | int]:
         params: dict[str, str | int] = dict(facts)
         for name, value in (translated or {}).items():
-            params[name] = translate(locale, value)
-        return translate(locale, msgid, **params)
+            if isinstance(value, str):
+                params[name] = translate(locale, value)
+            else:
+                params[name] = ", ".join(translate(locale, item) for item in value)
+        return params
+
+    def render(locale: str) -> str:
+        return translate(locale, msgid, **params_in(locale))
 
     def render_fix(locale: str) -> str:
         if fix is None:
             return ""
-        params: dict[str, str | int] = dict(facts)
-        for name, value in (translated or {}).items():
-            params[name] = translate(locale, value)
-        return translate(locale, fix, **params)
+        return translate(locale, fix, **params_in(locale))
 
     return Finding(
         rule=rule.id,

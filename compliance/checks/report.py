@@ -7,6 +7,7 @@ from email.message import EmailMessage
 
 from compliance.checks.auth_dns import check_authentication
 from compliance.checks.body_check import check_body
+from compliance.checks.contact_info import check_contact_information
 from compliance.checks.dns_lookup import TxtLookup
 from compliance.checks.domain import normalize_domain
 from compliance.checks.findings import CheckReport, Severity
@@ -89,6 +90,7 @@ def _run(
         + check_list_unsubscribe(headers)
         + check_unsubscribe(html, text)
         + check_postal_address(html, text, sender.postal_address)
+        + check_contact_information(html, text, sender.recipient_countries)
         + check_sender_identification(body_lines, sender.legal_name)
         + check_advertising_label(headers.get("Subject"), body_lines, sender.advertising_consent)
         + check_links(html, text)

@@ -27,7 +27,7 @@ UNSUBSCRIBE_WORDING = re.compile(
 )
 
 # The same words as they appear in link targets (unsubscribe, optout, ...).
-_UNSUBSCRIBE_URL_WORDING = re.compile(
+UNSUBSCRIBE_URL_WORDING = re.compile(
     r"unsub|opt-?out|d[ée]sinscri|d[ée]sabonn|desinscri|desabonn|preferences|abmelden",
     re.IGNORECASE,
 )
@@ -92,7 +92,7 @@ def find_in_html(html: str) -> PartResult:
         wording = UNSUBSCRIBE_WORDING.search(" ".join(visible_lines(link)))
         if wording:
             return PartResult("html", Evidence.LINK, wording.group())
-        target = _UNSUBSCRIBE_URL_WORDING.search(unquote(href))
+        target = UNSUBSCRIBE_URL_WORDING.search(unquote(href))
         if target:
             return PartResult("html", Evidence.LINK, target.group())
 

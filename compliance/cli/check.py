@@ -8,7 +8,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from compliance.cli.common import EXIT_BLOCKED, EXIT_CANNOT_RUN, EXIT_OK, EXIT_USAGE, fail
+from compliance.checks.sender_profile import SenderProfile
+from compliance.cli.common import (
+    EXIT_BLOCKED,
+    EXIT_CANNOT_RUN,
+    EXIT_OK,
+    EXIT_USAGE,
+    fail,
+    open_session,
+)
 from compliance.core.settings import Settings
 
 # Gmail clips messages past about 102 KB and most relays refuse 50 MB; this
@@ -70,14 +78,15 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         print(f"sendguard: error: {error}", file=sys.stderr)
         return EXIT_USAGE
 
+    profile = sender_profile(args, settings)
     try:
         if Path(args.message).suffix.lower() in (".html", ".htm"):
             # A bare HTML template, as ESPs store them: the HTML part alone,
             # its headers left to the ESP.
             html = raw.decode("utf-8", errors="replace")
-            report = run_parts_check(html, None, {}, args.from_domain, lookup)
+            report = run_parts_check(html, None, {}, args.from_domain, lookup, sender=profile)
         else:
-            report = run_message_check(raw, args.from_domain, lookup)
+            report = run_message_check(raw, args.from_domain, lookup, sender=profile)
     except ValueError as error:
         print(f"sendguard: error: --from-domain: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -97,6 +106,76 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_BLOCKED
     # A check that could not run proves nothing: a CI gate must not pass on it.
     return EXIT_CANNOT_RUN if report.unknown else EXIT_OK
+
+
+def sender_profile(args: argparse.Namespace, settings: Settings) -> SenderProfile:
+    """Build the profile the API would build, from the stored sender and the explicit options.
+
+    With ``--sender-id`` the name and postal address come from the database
+    as in POST /v1/checks; ``--legal-name`` and ``--postal-address`` override them.
+
+    :raises NotFound: when ``--sender-id`` names no sender.
+    :raises CannotRun: when the database cannot be opened.
+    """
+    countries = None if args.recipient_country is None else frozenset(args.recipient_country)
+    if args.sender_id is not None:
+        from compliance.presend.profile import stored_profile
+
+        with open_session(settings, read_only=True) as session:
+            stored = stored_profile(session, args.sender_id)
+    else:
+        stored = SenderProfile()
+    return SenderProfile(
+        legal_name=args.legal_name or stored.legal_name,
+        postal_address=args.postal_address or stored.postal_address,
+        advertising_consent=args.advertising_consent,
+        tracking_consent=args.tracking_consent,
+        recipient_countries=countries,
+    )
+
+
+def _country(value: str) -> str:
+    if not (len(value) == 2 and value.isascii() and value.isalpha()):
+        raise argparse.ArgumentTypeError(
+            f"invalid country {value!r}: give a two-letter ISO 3166-1 code, such as FR or CA"
+        )
+    return value.upper()
+
+
+def _add_profile_options(check: argparse.ArgumentParser) -> None:
+    profile = check.add_argument_group(
+        "sender profile", "what the footer and labels are compared with, as in POST /v1/checks"
+    )
+    profile.add_argument(
+        "--sender-id",
+        help="read the legal name and postal address of this stored sender from the database",
+    )
+    profile.add_argument(
+        "--legal-name", help="sender's registered name (overrides the stored sender's name)"
+    )
+    profile.add_argument(
+        "--postal-address",
+        help="sender's registered postal address, compared with the footer (US-02); "
+        "overrides the stored sender's address",
+    )
+    profile.add_argument(
+        "--advertising-consent",
+        action=argparse.BooleanOptionalAction,
+        help="every recipient gave prior affirmative consent to advertising (default: unknown)",
+    )
+    profile.add_argument(
+        "--tracking-consent",
+        action=argparse.BooleanOptionalAction,
+        help="every recipient accepted open tracking (default: unknown)",
+    )
+    profile.add_argument(
+        "--recipient-country",
+        action="append",
+        type=_country,
+        metavar="CC",
+        help="ISO 3166-1 country code of recipients (repeatable); CA applies the CASL "
+        "content rules (default: unknown)",
+    )
 
 
 def add_parsers(commands: Any) -> None:
@@ -128,4 +207,5 @@ def add_parsers(commands: Any) -> None:
         choices=["fr", "en"],
         help="language of the text and HTML reports (default: SENDGUARD_DEFAULT_LOCALE)",
     )
+    _add_profile_options(check)
     check.set_defaults(handler=cmd_check)

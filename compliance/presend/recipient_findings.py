@@ -57,6 +57,7 @@ def _finding(
     severity: Severity | None = None,
     facts: Mapping[str, str | int] | None = None,
     fix: str | None = None,
+    show_positions: bool = True,
 ) -> RecipientFinding:
     return as_recipient_finding(
         make_finding(
@@ -66,7 +67,7 @@ def _finding(
             severity=severity,
             facts={"count": len(positions), **(facts or {})},
             fix=fix,
-            location=positions_text(positions),
+            location=positions_text(positions) if show_positions else "",
         )
     )
 
@@ -76,6 +77,7 @@ def _basis_findings(screening: RecipientScreening, positions: Sequence[int]) -> 
     # or ePrivacy verdict (see docs/lawful-basis.md).
     casl = {code: n for code, n in screening.basis_codes.items() if code.startswith("casl_")}
     other = {code: n for code, n in screening.basis_codes.items() if code not in casl}
+    show_positions = screening.positions_shown
     findings: list[Finding] = []
     fix = N_(
         "Remove these recipients from the send, or record a valid consent for them first; "
@@ -92,7 +94,7 @@ def _basis_findings(screening: RecipientScreening, positions: Sequence[int]) -> 
                     ),
                     facts={"count": sum(other.values()), "codes": counts_text(other)},
                     fix=fix,
-                    location=positions_text(positions) if not casl else "",
+                    location=positions_text(positions) if show_positions and not casl else "",
                 )
             )
         )
@@ -105,7 +107,7 @@ def _basis_findings(screening: RecipientScreening, positions: Sequence[int]) -> 
                     N_("%(count)s recipients have no valid consent under CASL (%(codes)s)."),
                     facts={"count": sum(casl.values()), "codes": counts_text(casl)},
                     fix=fix,
-                    location=positions_text(positions) if not other else "",
+                    location=positions_text(positions) if show_positions and not other else "",
                 )
             )
         )
@@ -116,6 +118,15 @@ def recipient_findings(screening: RecipientScreening) -> tuple[Finding, ...]:
     """Build the findings of the recipients area: opt-out age, basis, removals and flags."""
     positions = screening.positions
     kept = screening.counts.get("kept", 0)
+    screened: dict[str, str | int] = {
+        "total": screening.total,
+        "kept": kept,
+        "removed": screening.total - kept,
+    }
+    if screening.list_count:
+        # Members of stored lists: how many lists, and how many erased
+        # members could not be read and so were not screened.
+        screened |= {"lists": screening.list_count, "unreadable": screening.members_unreadable}
     findings: list[Finding] = [
         as_recipient_finding(
             make_finding(
@@ -123,7 +134,7 @@ def recipient_findings(screening: RecipientScreening) -> tuple[Finding, ...]:
                 "recipients.screened",
                 N_("%(total)s recipients screened: %(kept)s may be mailed, %(removed)s removed."),
                 severity=Severity.INFO,
-                facts={"total": screening.total, "kept": kept, "removed": screening.total - kept},
+                facts=screened,
             )
         )
     ]
@@ -138,6 +149,7 @@ def recipient_findings(screening: RecipientScreening) -> tuple[Finding, ...]:
                     "the send date and are still in the list."
                 ),
                 screening.opt_outs_overdue,
+                show_positions=screening.positions_shown,
                 fix=N_(
                     "Remove them from the list and from the send: after 10 business days "
                     "CAN-SPAM forbids any further mail to them."
@@ -154,6 +166,7 @@ def recipient_findings(screening: RecipientScreening) -> tuple[Finding, ...]:
                     "the send date and are still in the list."
                 ),
                 screening.opt_outs_recent,
+                show_positions=screening.positions_shown,
                 severity=Severity.WARN,
                 fix=N_("Remove them from the list now rather than at the deadline."),
             )
@@ -181,6 +194,7 @@ def recipient_findings(screening: RecipientScreening) -> tuple[Finding, ...]:
                     "removed from the send."
                 ),
                 suppressed_positions,
+                show_positions=screening.positions_shown,
                 severity=Severity.INFO,
                 facts={"reasons": counts_text(suppressed)},
             )
@@ -210,7 +224,16 @@ def _hygiene_findings(screening: RecipientScreening) -> list[Finding]:
     for reason, severity, msgid in hygiene:
         if positions.get(reason):
             check = reason.removeprefix("flagged_")
-            findings.append(_finding(DQ_06, check, msgid, positions[reason], severity=severity))
+            findings.append(
+                _finding(
+                    DQ_06,
+                    check,
+                    msgid,
+                    positions[reason],
+                    severity=severity,
+                    show_positions=screening.positions_shown,
+                )
+            )
     if screening.basis_flags:
         findings.append(
             _finding(
@@ -218,6 +241,7 @@ def _hygiene_findings(screening: RecipientScreening) -> list[Finding]:
                 "basis_warning",
                 N_("%(count)s recipients have a lawful basis with a warning (%(codes)s)."),
                 positions.get("flagged_basis_warning", []),
+                show_positions=screening.positions_shown,
                 severity=Severity.WARN,
                 facts={"codes": counts_text(screening.basis_flags)},
             )

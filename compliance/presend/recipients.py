@@ -1,23 +1,27 @@
 """The recipients part of the pre-send check: screen the list and report counts.
 
 Screening is the suppression package's Screener with the consent package's
-lawful-basis look-up. On top of it, US-06 dates each recipient's opt-out:
-CAN-SPAM allows 10 business days to honour it (15 U.S.C. 7704(a)(4)(A)).
-Findings give counts and positions in the submitted list, never addresses.
+lawful-basis look-up, judged at the planned send time. On top of it, US-06
+dates each recipient's opt-out: CAN-SPAM allows 10 business days to honour
+it (15 U.S.C. 7704(a)(4)(A)). The countries of the recipients kept tell the
+content checks whether CASL applies. Findings give counts and positions in
+the submitted list, never addresses.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 from sqlmodel import Session, col, select
 
 from compliance.core.blind_index import AddressError, BlindIndexer
 from compliance.presend.business_days import add_us_business_days
 from consent.evidence import digests_with_basis
+from consent.models import Contact
 from suppression.models import SuppressionEntry, SuppressionReason, SuppressionScope
 from suppression.screening import (
     LOOKUP_CHUNK,
@@ -48,6 +52,28 @@ class RecipientScreening:
     # the 10-business-day limit at the send date, and of those still within it.
     opt_outs_overdue: list[int] = field(default_factory=list)
     opt_outs_recent: list[int] = field(default_factory=list)
+    # Kept recipients by the country of their contact record, and how many
+    # kept recipients have no contact or no country on record.
+    countries: Counter[str] = field(default_factory=Counter)
+    countries_unknown: int = 0
+    # False when the recipients are list members: their positions in the
+    # member stream mean nothing to the caller, so findings omit them.
+    positions_shown: bool = True
+    # For list members: the number of lists, and members whose address
+    # could not be read (erased contacts), which are not screened.
+    list_count: int = 0
+    members_unreadable: int = 0
+
+    def recipient_countries(self) -> frozenset[str] | None:
+        """Return the countries of the kept recipients, or None when some are unknown.
+
+        A known Canadian recipient is enough for CASL, so the set is
+        returned with CA in it even when other countries are unknown.
+        """
+        known = frozenset(self.countries)
+        if self.countries_unknown and "CA" not in known:
+            return None
+        return known
 
 
 def oldest_opt_outs(
@@ -113,23 +139,58 @@ def _date_opt_outs(
             result.opt_outs_recent.append(position)
 
 
+def _count_countries(
+    session: Session,
+    sender_id: str,
+    indexer: BlindIndexer,
+    kept: Sequence[str],
+    result: RecipientScreening,
+) -> None:
+    owner: dict[str, int] = {}
+    for position, address in enumerate(kept):
+        for index in indexer.all_versions(address.strip()):
+            owner[index.digest] = position
+    countries: dict[int, str | None] = {}
+    digests = list(owner)
+    for start in range(0, len(digests), LOOKUP_CHUNK):
+        chunk = digests[start : start + LOOKUP_CHUNK]
+        rows = session.exec(
+            select(Contact.email_index, Contact.country).where(
+                Contact.sender_id == sender_id, col(Contact.email_index).in_(chunk)
+            )
+        )
+        for digest, country in rows:
+            if digest is not None:
+                countries[owner[digest]] = country or countries.get(owner[digest])
+    for position in range(len(kept)):
+        country = countries.get(position)
+        if country:
+            result.countries[country.upper()] += 1
+        else:
+            result.countries_unknown += 1
+
+
 def screen_for_check(
     session: Session,
     sender_id: str,
     indexer: BlindIndexer,
-    recipients: Sequence[str],
+    recipients: Iterable[str],
     list_ids: Sequence[str],
     send_at: datetime,
+    *,
+    positions_shown: bool = True,
 ) -> RecipientScreening:
     """Screen ``recipients`` batch by batch as a send would, and date their opt-outs.
 
-    Entries scoped to ``list_ids`` apply as well as global ones. The lawful
-    basis is judged now, not at ``send_at``.
+    ``recipients`` may be a stream: it is read one batch at a time. Entries
+    scoped to ``list_ids`` apply as well as global ones. The lawful basis
+    is judged at ``send_at``, so an implied consent that expires before the
+    send removes the recipient.
     """
-    # TODO: judge the lawful basis at send_at; digests_with_basis judges at the current time.
-    options = ScreenOptions(basis_lookup=digests_with_basis, list_ids=tuple(list_ids))
+    basis_lookup = partial(digests_with_basis, at=send_at)
+    options = ScreenOptions(basis_lookup=basis_lookup, list_ids=tuple(list_ids))
     screener = Screener(session, sender_id, indexer, options)
-    result = RecipientScreening()
+    result = RecipientScreening(positions_shown=positions_shown)
     offset = 0
     for chunk in batched(recipients):
         batch = screener.screen_batch(chunk)
@@ -145,6 +206,7 @@ def screen_for_check(
             if flagged.detail is not None:
                 result.basis_flags[flagged.detail] += 1
         _date_opt_outs(session, sender_id, indexer, suppressed, list_ids, send_at, result)
+        _count_countries(session, sender_id, indexer, batch.kept, result)
         offset += len(chunk)
     result.total = offset
     result.counts = Counter(screener.counts)

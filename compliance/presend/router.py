@@ -7,26 +7,28 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from compliance.checks.dns_lookup import ResolverTxtLookup, TxtLookup
-from compliance.checks.findings import CheckReport, Finding
+from compliance.checks.findings import CheckReport
 from compliance.checks.report import run_message_check, run_parts_check
 from compliance.checks.report_html import render_html
-from compliance.checks.sender_profile import SenderProfile
 from compliance.core.auth import Principal, require_roles
 from compliance.core.context import AppServices
 from compliance.core.db import DbSession
 from compliance.core.errors import InvalidInput
 from compliance.core.i18n import N_, negotiate_locale
-from compliance.core.models import Role, Sender
+from compliance.core.models import Role
 from compliance.core.settings import Settings
+from compliance.presend.list_members import MemberAddresses
+from compliance.presend.profile import stored_profile
 from compliance.presend.recipient_findings import recipient_findings
-from compliance.presend.recipients import screen_for_check
+from compliance.presend.recipients import RecipientScreening, screen_for_check
 from compliance.presend.reports import latest_report, report_from_dict, store_report
 from compliance.presend.screening import MAX_SCREEN_RECIPIENTS
 from compliance.reputation import service as reputation_service
 from compliance.reputation.router import reputation_json
+from consent.router import country_code
 from suppression.campaigns import campaign_list_ids, get_campaign, mark_sent
 
 router = APIRouter(prefix="/v1", tags=["checks"])
@@ -55,10 +57,23 @@ class CheckRequest(BaseModel):
     # The recipients to screen, with the same limit as POST /v1/screen.
     recipients: list[str] | None = Field(default=None, max_length=MAX_SCREEN_RECIPIENTS)
     # Opt-outs scoped to these lists apply too; default: the campaign's lists.
-    # TODO: screen the members of list_ids when no recipients are given.
+    # Without recipients, the subscribed members of these lists are screened.
     list_ids: list[str] = Field(default_factory=list, max_length=100)
-    # The planned send time (default: now); opt-out deadlines are counted to it.
+    # The planned send time (default: now); opt-out deadlines are counted to
+    # it and the lawful basis is judged at it.
     send_at: datetime | None = None
+    # ISO 3166-1 alpha-2 codes of the recipients' countries; CA makes the
+    # CASL content rules block. Screened recipients add their own countries.
+    recipient_countries: list[str] | None = Field(default=None, max_length=250)
+    # True when every recipient gave prior affirmative consent to advertising
+    # (no "advertisement" label needed), or accepted open tracking.
+    advertising_consent: bool | None = None
+    tracking_consent: bool | None = None
+
+    @field_validator("recipient_countries")
+    @classmethod
+    def _country_codes(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [country_code(item) for item in value]
 
     @model_validator(mode="after")
     def _one_form(self) -> CheckRequest:
@@ -114,11 +129,16 @@ def check_message(
     principal: Principal = Depends(require_roles(Role.SENDER)),  # noqa: B008 - FastAPI dependency
 ) -> dict[str, Any] | HTMLResponse:
     lookup = None if body.skip_dns else dns_lookup(services.settings)
+    # Recipients are screened first: their countries decide whether the
+    # CASL content rules apply.
+    screening = _screen_recipients(body, session, services, principal)
     # The sender's registered name and address: the footer is compared with them.
-    registered = session.get(Sender, principal.sender_id)
-    profile = SenderProfile(
-        legal_name=registered.name if registered else None,
-        postal_address=(registered.postal_address or None) if registered else None,
+    profile = stored_profile(
+        session,
+        principal.sender_id,
+        advertising_consent=body.advertising_consent,
+        tracking_consent=body.tracking_consent,
+        recipient_countries=_recipient_countries(body, screening),
     )
     try:
         if body.eml is not None:
@@ -139,11 +159,8 @@ def check_message(
             ),
         ) from None
 
-    if body.recipients is not None:
-        report = CheckReport(
-            report.from_domain,
-            report.findings + _recipient_findings(body, session, services, principal),
-        )
+    if screening is not None:
+        report = CheckReport(report.from_domain, report.findings + recipient_findings(screening))
     if body.campaign_id is not None:
         store_report(session, principal.sender_id, body.campaign_id, report)
 
@@ -174,21 +191,59 @@ def check_message(
     return result
 
 
-def _recipient_findings(
+def _screen_recipients(
     body: CheckRequest, session: DbSession, services: AppServices, principal: Principal
-) -> tuple[Finding, ...]:
+) -> RecipientScreening | None:
+    """Screen the given recipients, or else the members of the lists; None when there are neither.
+
+    :raises NotFound: for a campaign or a list that is not the sender's.
+    """
     list_ids = list(body.list_ids)
     if not list_ids and body.campaign_id is not None:
         get_campaign(session, principal.sender_id, body.campaign_id)
         list_ids = campaign_list_ids(session, body.campaign_id)
+    if body.recipients is None and not list_ids:
+        return None
+
     send_at = body.send_at or datetime.now(UTC)
     if send_at.tzinfo is None:
         # A send time without an offset is taken as UTC.
         send_at = send_at.replace(tzinfo=UTC)
+    if body.recipients is not None:
+        return screen_for_check(
+            session, principal.sender_id, services.indexer, body.recipients, list_ids, send_at
+        )
+
+    members = MemberAddresses(session, services.keystore, principal.sender_id, list_ids)
     screening = screen_for_check(
-        session, principal.sender_id, services.indexer, body.recipients or [], list_ids, send_at
+        session,
+        principal.sender_id,
+        services.indexer,
+        members,
+        list_ids,
+        send_at,
+        positions_shown=False,
     )
-    return recipient_findings(screening)
+    screening.list_count = len(set(list_ids))
+    screening.members_unreadable = members.unreadable
+    return screening
+
+
+def _recipient_countries(
+    body: CheckRequest, screening: RecipientScreening | None
+) -> frozenset[str] | None:
+    """Return the recipients' countries: those given, plus those of the screened recipients.
+
+    None means unknown: no countries were given and some screened
+    recipients have no country on record.
+    """
+    declared = None if body.recipient_countries is None else frozenset(body.recipient_countries)
+    screened = screening.recipient_countries() if screening is not None else None
+    if declared is None:
+        return screened
+    if screening is None:
+        return declared
+    return declared | frozenset(screening.countries)
 
 
 @router.get("/campaigns/{campaign_id}/report", response_model=None)

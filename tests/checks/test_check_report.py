@@ -203,7 +203,7 @@ def test_render_text_french(lookup: ResolverTxtLookup) -> None:
 
     assert lines[0].startswith("INFORMATION    MB-03  Enregistrement SPF trouvé")
     assert lines[-1] == (
-        "example.org - bloquant : 0, avertissement : 1, information : 9 ; "
+        "example.org - bloquant : 0, avertissement : 1, information : 10 ; "
         "l'envoi peut partir après examen des avertissements."
     )
 
