@@ -55,6 +55,7 @@ from dsr import intake_router as dsr_intake_router
 from dsr import processors_router
 from dsr import router as dsr_router
 from dsr.closing import on_task_finished
+from dsr.event_purge import run_event_purger
 from dsr.maintenance import run_dsr_maintenance
 from dsr.processor_worker import run_processor_worker
 from dsr.retention import apply_retention
@@ -169,6 +170,7 @@ def create_app(
         worker_task: asyncio.Task[None] | None = None
         maintenance_task: asyncio.Task[None] | None = None
         processor_task: asyncio.Task[None] | None = None
+        purge_task: asyncio.Task[None] | None = None
         if run_worker:
             worker = OutboxWorker(
                 engine,
@@ -192,15 +194,24 @@ def create_app(
                     poll_seconds=settings.outbox_poll_seconds,
                 )
             )
+            # Erasures of subjects with a long event history finish here.
+            purge_task = asyncio.create_task(
+                run_event_purger(engine, services, settings.outbox_poll_seconds)
+            )
         log.info("app.started", env=settings.env.value, worker=run_worker)
         try:
             yield
         finally:
-            for task in (worker_task, maintenance_task, processor_task):
+            for task in (worker_task, maintenance_task, processor_task, purge_task):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+            if run_worker:
+                # A cancelled task does not stop the thread it started with
+                # asyncio.to_thread: wait for those threads, so that none is
+                # still in a transaction when the engines are disposed below.
+                await asyncio.get_running_loop().shutdown_default_executor()
             engine.dispose()
             keystore_engine.dispose()
             log.info("app.stopped")

@@ -131,6 +131,11 @@ class ContactErasure:
     consent_records_kept_unreadable: int
     memberships_deleted: int
     delivery_events_deleted: int
+    # True when ``event_limit`` stopped the event delete: more may remain,
+    # found by the contact id or by ``event_digests`` (the blind indexes the
+    # contact had, which the erasure removes from the contact row).
+    events_remaining: bool = False
+    event_digests: tuple[str, ...] = ()
 
 
 def erase_contact(
@@ -141,6 +146,7 @@ def erase_contact(
     *,
     keep_consent_history: bool = False,
     keep_delivery_events: bool = False,
+    event_limit: int | None = None,
 ) -> ContactErasure:
     """Erase a contact's personal data (GDPR Art. 17) everywhere Sendguard holds it.
 
@@ -152,6 +158,9 @@ def erase_contact(
     The two ``keep_`` flags apply an Art. 17(3) exception the DPO recorded:
     keeping the consent history readable (to defend a legal claim) keeps the
     data key, while the contact's address and name are still removed.
+
+    ``event_limit`` caps the delivery and bounce events deleted here; the
+    result then says whether some remain for a later batch.
     """
     destroyed = False if keep_consent_history else services.keystore.destroy_key(contact.id)
 
@@ -168,8 +177,9 @@ def erase_contact(
     events = (
         0
         if keep_delivery_events
-        else delete_contact_events(session, contact.id, digests, contact.sender_id)
+        else delete_contact_events(session, contact.id, digests, contact.sender_id, event_limit)
     )
+    events_remaining = event_limit is not None and events >= event_limit
     records = session.exec(
         select(ConsentRecord.id).where(ConsentRecord.contact_id == contact.id)
     ).all()
@@ -216,6 +226,8 @@ def erase_contact(
         len(records),
         memberships,
         events,
+        events_remaining,
+        tuple(digests),
     )
 
 

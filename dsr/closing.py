@@ -89,9 +89,15 @@ def close(
 
 
 def on_task_finished(session: Session, services: Services, request_id: str) -> None:
-    """Close the request once every processor task is final (the worker calls this)."""
+    """Close the request once every processor task is final and its events are purged.
+
+    The processor worker calls this after each final task, and the event
+    purge after its last batch; whichever finishes last closes the request.
+    """
     request = session.get(DataSubjectRequest, request_id)
     if request is None or request.status not in (RequestStatus.IN_PROGRESS, RequestStatus.EXTENDED):
+        return
+    if request.event_purge is not None:
         return
     statuses = session.exec(
         select(ProcessorTask.status).where(ProcessorTask.request_id == request_id)

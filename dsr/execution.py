@@ -94,9 +94,20 @@ def erase(
             actor,
             keep_consent_history="consent_history" in kept_categories,
             keep_delivery_events="delivery_events" in kept_categories,
+            event_limit=services.settings.dsr_inline_event_limit,
         )
         for contact in _contacts(session, services, request, payload.address)
     ]
+    # A long history is deleted in background batches (dsr.event_purge), so
+    # that the request stays short and other writers are not held back.
+    remaining = [item for item in erasures if item.events_remaining]
+    if remaining:
+        request.event_purge = json.dumps(
+            {
+                "contact_ids": sorted(item.contact_id for item in remaining),
+                "digests": sorted({digest for item in remaining for digest in item.event_digests}),
+            }
+        )
     # Suppressed whether or not the address was known: an erased person
     # must not come back through a later import.
     _suppress_subject(
@@ -112,6 +123,7 @@ def erase(
         ),
         "memberships_deleted": sum(item.memberships_deleted for item in erasures),
         "delivery_events_deleted": sum(item.delivery_events_deleted for item in erasures),
+        "delivery_events_pending": bool(remaining),
         "categories_kept": sorted(kept_categories),
         "suppression_reason": SuppressionReason.ERASED.value,
     }

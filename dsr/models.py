@@ -104,6 +104,10 @@ class DataSubjectRequest(SQLModel, table=True):
     # JSON object of what the execution did (counts and ids, no personal data).
     outcome: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     receipt_sha256: str | None = Field(default=None, max_length=64)
+    # JSON object of the events an erasure still has to delete after the
+    # request returned (``contact_ids`` and blind-index ``digests``); NULL
+    # when none remain. The request closes once this is NULL.
+    event_purge: str | None = Field(default=None, sa_column=Column(Text))
     # The signed completion certificate (JSON), once the request is closed.
     certificate: str | None = Field(default=None, sa_column=Column(Text))
 

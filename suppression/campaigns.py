@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import structlog
 from sqlalchemy import delete, func
@@ -248,32 +249,53 @@ def inactive_indexes(session: Session, sender_id: str, digests: Sequence[str]) -
 
 
 def delete_contact_events(
-    session: Session, contact_id: str, digests: Sequence[str], sender_id: str
+    session: Session,
+    contact_id: str,
+    digests: Sequence[str],
+    sender_id: str,
+    limit: int | None = None,
 ) -> int:
-    """Delete a contact's delivery events (erasure), found by contact id or blind index.
+    """Delete a contact's delivery and bounce events (erasure), found by contact id or blind index.
 
     Set-based deletes: a subject with 10,000 events would otherwise load
-    10,000 ORM objects (docs/benchmarks-dsr.md).
+    10,000 ORM objects. With ``limit``, at most that many rows go in this
+    transaction, so that a subject with a long history does not hold the
+    write lock for long; the caller repeats until fewer than ``limit`` go.
     """
-    statements = [delete(DeliveryEvent).where(col(DeliveryEvent.contact_id) == contact_id)]
+    conditions = [[col(DeliveryEvent.contact_id) == contact_id]]
     if digests:
-        statements.append(
-            delete(DeliveryEvent).where(
+        conditions.append(
+            [
                 col(DeliveryEvent.sender_id) == sender_id,
                 col(DeliveryEvent.blind_index).in_(list(digests)),
                 col(DeliveryEvent.contact_id).is_(None),
-            )
+            ]
         )
+    targets: list[tuple[type[DeliveryEvent] | type[BounceEvent], list[Any]]] = [
+        (DeliveryEvent, where) for where in conditions
+    ]
+    if digests:
         # Bounce and complaint events are by blind index only, but they
         # still describe the person: they go too.
-        statements.append(
-            delete(BounceEvent).where(
-                col(BounceEvent.sender_id) == sender_id,
-                col(BounceEvent.blind_index).in_(list(digests)),
+        targets.append(
+            (
+                BounceEvent,
+                [
+                    col(BounceEvent.sender_id) == sender_id,
+                    col(BounceEvent.blind_index).in_(list(digests)),
+                ],
             )
         )
+
     deleted = 0
-    for statement in statements:
+    for table, where in targets:
+        statement = delete(table).where(*where)
+        if limit is not None:
+            if deleted >= limit:
+                break
+            # PostgreSQL has no DELETE ... LIMIT: pick the ids first.
+            ids = select(table.id).where(*where).limit(limit - deleted)
+            statement = delete(table).where(col(table.id).in_(ids))
         result = session.exec(statement.execution_options(synchronize_session=False))
         deleted += result.rowcount
     return deleted

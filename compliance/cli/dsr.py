@@ -309,6 +309,26 @@ def cmd_verify_certificate(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK if check.valid else EXIT_BLOCKED
 
 
+def cmd_purge_events(_args: argparse.Namespace, settings: Settings) -> int:
+    """Delete the events that erasures left to background batches, until none remain.
+
+    `sendguard serve` does this on its own; this command is for installations
+    that drive requests from the command line only.
+    """
+    from dsr.event_purge import pending_purges, purge_erased_events
+
+    deleted = 0
+    with _runtime(settings) as runtime:
+        while True:
+            done = purge_erased_events(runtime.engine, runtime.services)
+            deleted += done
+            if done == 0 or not pending_purges(runtime.engine):
+                break
+        left = len(pending_purges(runtime.engine))
+    print(f"events deleted: {deleted}; erasures still purging: {left}")
+    return EXIT_OK
+
+
 def cmd_public_key(_args: argparse.Namespace, settings: Settings) -> int:
     print(_installation_key(settings))
     return EXIT_OK
@@ -408,6 +428,11 @@ def add_parsers(commands: Any) -> None:
         "--public-key", help="the trusted public key (default: this installation's key)"
     )
     verify.set_defaults(handler=cmd_verify_certificate)
+
+    purge = sub.add_parser(
+        "purge-events", help="delete the events that erasures left to background batches"
+    )
+    purge.set_defaults(handler=cmd_purge_events)
 
     public_key = sub.add_parser("public-key", help="print the key that checks certificates")
     public_key.set_defaults(handler=cmd_public_key)

@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     dsr_code_max_attempts: int = Field(default=5, ge=1, le=20)
     # How long the link to an access or portability export works.
     dsr_export_ttl_days: int = Field(default=7, ge=1, le=30)
+    # Erasure deletes up to this many delivery and bounce events inside the
+    # request; the rest go in background batches of dsr_event_batch_size, and
+    # the request completes after the last batch. Each batch is one write
+    # transaction, which on SQLite holds back every other writer while it runs.
+    dsr_inline_event_limit: int = Field(default=1000, ge=1, le=100_000)
+    dsr_event_batch_size: int = Field(default=5000, ge=1, le=100_000)
     # Processor notifications (Art. 19): retries before the dead-letter state.
     processor_max_attempts: int = Field(default=8, ge=1, le=50)
     processor_timeout_seconds: float = Field(default=10.0, gt=0, le=120)

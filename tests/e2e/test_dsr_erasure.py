@@ -26,6 +26,7 @@ from compliance.core.models import OutboxMessage
 from compliance.core.settings import Settings
 from consent import ledger
 from consent.models import ConsentRecord, Contact, PreferenceEvent, Subscription
+from dsr.event_purge import purge_erased_events
 from suppression.models import DeliveryEvent, ListMembership, SuppressionEntry
 from tests.api.conftest import Tenant, csrf_field, make_tenant
 from tests.api.test_unsubscribe_and_screen import confirmed_subscriber, screen
@@ -69,8 +70,8 @@ def digest_of(client: TestClient, address: str) -> str:
     return digest
 
 
-def erase(client: TestClient, tenant: Tenant, address: str = SUBJECT) -> int:
-    response = client.post(
+def post_erasure(client: TestClient, tenant: Tenant, address: str = SUBJECT) -> Any:
+    return client.post(
         "/v1/dsr",
         json={
             "type": "erasure",
@@ -83,7 +84,22 @@ def erase(client: TestClient, tenant: Tenant, address: str = SUBJECT) -> int:
         },
         headers=tenant.auth("dpo"),
     )
-    return response.status_code
+
+
+def erase(client: TestClient, tenant: Tenant, address: str = SUBJECT) -> int:
+    status: int = post_erasure(client, tenant, address).status_code
+    return status
+
+
+def erase_request(client: TestClient, tenant: Tenant, address: str = SUBJECT) -> Any:
+    response = post_erasure(client, tenant, address)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def settings_of(client: TestClient) -> Settings:
+    settings: Settings = client.app.state.services.settings  # type: ignore[attr-defined]
+    return settings
 
 
 def contact_id_of(client: TestClient, address: str) -> str:
@@ -199,8 +215,21 @@ def test_erasure_with_thousands_of_events(client: TestClient, tenant: Tenant) ->
         assert count_rows(session, PreferenceEvent, PreferenceEvent.contact_id == contact_id) >= 1
         assert count_rows(session, OutboxMessage, OutboxMessage.contact_id == contact_id) >= 2
 
-    assert erase(client, tenant) == 201
+    created = erase_request(client, tenant)
+    limit = settings_of(client).dsr_inline_event_limit
+    with Session(engine_of(client)) as session:
+        left = count_rows(session, DeliveryEvent, DeliveryEvent.contact_id == contact_id)
+    purged = purge_erased_events(engine_of(client), client.app.state.services)  # type: ignore[attr-defined]
+    done = client.get(f"/v1/dsr/{created['id']}", headers=tenant.auth("dpo")).json()
 
+    # The request deletes the first events; the rest go in background batches.
+    assert created["status"] == "in_progress"
+    assert created["outcome"]["delivery_events_pending"] is True
+    assert left == SUBJECT_EVENTS - limit
+    assert purged == left
+    assert done["status"] == "completed"
+    assert done["outcome"]["delivery_events_pending"] is False
+    assert done["outcome"]["delivery_events_deleted"] == SUBJECT_EVENTS
     assert_subject_erased(client, tenant, contact_id)
     verified = client.get("/v1/consent/verify", headers=tenant.auth("dpo"))
     assert verified.status_code == 200, verified.text
