@@ -10,6 +10,7 @@ from typing import Any
 
 from compliance.cli.common import EXIT_OK, EXIT_USAGE, fail, open_session
 from compliance.core.blind_index import BlindIndexer
+from compliance.core.i18n import N_, translate
 from compliance.core.keys import load_keyring
 from compliance.core.models import Sender
 from compliance.core.settings import Settings
@@ -17,13 +18,27 @@ from suppression.bounces import classify
 from suppression.bounces.ingest import IngestReport, ingest, raw_origin
 from suppression.bounces.policy import BouncePolicy
 from suppression.bounces.sources import SourceError, messages
+from suppression.bounces.verdict import Verdict
+
+TRUNCATED_WARNING = N_(
+    "%(path)s was cut at a size limit of the classifier, so recipients after the cut "
+    "were not classified; split the report into smaller messages to classify them all."
+)
 
 
-def cmd_classify(args: argparse.Namespace, _settings: Settings) -> int:
+def _warn_if_truncated(label: str, verdicts: list[Verdict], settings: Settings) -> None:
+    if any(verdict.truncated for verdict in verdicts):
+        message = translate(settings.default_locale, TRUNCATED_WARNING, path=label)
+        print(f"sendguard: warning: {message}", file=sys.stderr)
+
+
+def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
     for name in args.paths:
         try:
             for label, raw in messages(Path(name)):
-                for verdict in classify(raw):
+                verdicts = classify(raw)
+                _warn_if_truncated(label, verdicts, settings)
+                for verdict in verdicts:
                     row = {"path": label, **verdict.as_json()}
                     if args.json:
                         print(json.dumps(row, ensure_ascii=False))
@@ -51,13 +66,15 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             )
             return EXIT_USAGE
         try:
-            for _label, raw in messages(Path(args.path)):
+            for label, raw in messages(Path(args.path)):
                 report.messages += 1
+                verdicts = classify(raw)
+                _warn_if_truncated(label, verdicts, settings)
                 ingest(
                     session,
                     args.sender,
                     indexer,
-                    classify(raw),
+                    verdicts,
                     origin=raw_origin(raw),
                     source="mail",
                     policy=policy,

@@ -52,23 +52,28 @@ def classify(raw: bytes) -> list[Verdict]:
     # and cutting it keeps every later step linear in the message size.
     bounded = _cut_long_lines(raw)
     verdicts: list[Verdict] = []
-    for message in _mbox_messages(bounded):
+    messages, messages_dropped = _mbox_messages(bounded)
+    for message in messages:
         try:
             verdicts.extend(_classify(walk(message), forwarded=False))
         except RecursionError:
             # MIME nested deeper than Python's stack: no report can be read.
             verdicts.append(Verdict(recipient="", bounce_class=BounceClass.UNKNOWN, reason=""))
     reports = [item for item in verdicts if item.bounce_class is not BounceClass.NOT_BOUNCE]
-    return reports or verdicts[:1]
+    found = reports or verdicts[:1]
+    if messages_dropped:
+        return [replace(item, truncated=True) for item in found]
+    return found
 
 
 MAX_LINE_BYTES = 1000
 
 
 def _cut_long_lines(raw: bytes) -> bytes:
-    # bytes.split runs in C and the common case (no long line) copies nothing.
+    # bytes.split and max(map(len, ...)) run in C, and the common case (no long line)
+    # returns ``raw`` itself.
     lines = raw.split(b"\n")
-    if all(len(line) <= MAX_LINE_BYTES for line in lines):
+    if max(map(len, lines)) <= MAX_LINE_BYTES:
         return raw
     return b"\n".join(line[:MAX_LINE_BYTES] for line in lines)
 
@@ -81,17 +86,32 @@ _MBOX_FROM = re.compile(
 MAX_MBOX_MESSAGES = 16
 
 
-def _mbox_messages(raw: bytes) -> list[bytes]:
-    """Split a file that holds several messages in mbox form; one message stays whole."""
+def _mbox_messages(raw: bytes) -> tuple[list[bytes], bool]:
+    """Split a file that holds several messages in mbox form; one message stays whole.
+
+    The flag is true when the file contains messages past MAX_MBOX_MESSAGES or past
+    the first MAX_MESSAGE_BYTES. The last message then runs to the end of the
+    file, and the walk reads at most MAX_MESSAGE_BYTES of it.
+    """
     if not raw.startswith(b"From "):
-        return [raw]
+        return [raw], False
     starts = [0] + [match.start() + 1 for match in _MBOX_FROM.finditer(raw, 0, MAX_MESSAGE_BYTES)]
+    dropped = len(starts) > MAX_MBOX_MESSAGES or (
+        len(raw) > MAX_MESSAGE_BYTES and _MBOX_FROM.search(raw, MAX_MESSAGE_BYTES) is not None
+    )
     starts = starts[:MAX_MBOX_MESSAGES]
     ends = [*starts[1:], len(raw)]
-    return [raw[start:end] for start, end in zip(starts, ends, strict=True)]
+    return [raw[start:end] for start, end in zip(starts, ends, strict=True)], dropped
 
 
 def _classify(walked: Walked, *, forwarded: bool) -> list[Verdict]:
+    verdicts = _read_verdicts(walked, forwarded=forwarded)
+    if walked.truncated:
+        return [replace(item, truncated=True) for item in verdicts]
+    return verdicts
+
+
+def _read_verdicts(walked: Walked, *, forwarded: bool) -> list[Verdict]:
     report = textreport.report_text(walked)
     original = textreport.original_headers(walked, "\n".join(walked.texts))
     message_id, campaign = _original_ids(original)

@@ -44,6 +44,15 @@ class Walked:
     original: Message | None = None
     content_type: str = ""
     report_type: str = ""
+    # Set when a part that classification reads was cut at a bound (MAX_TEXT_CHARS, the
+    # MAX_MESSAGE_BYTES cut of the input) or MAX_PARTS stopped the walk: recipients after
+    # the cut were not read.
+    truncated: bool = False
+    # Which list the last leaf part visited went to ("delivery_status", "feedback",
+    # "texts"), or "" for a part that was skipped or the returned message.
+    last_read: str = ""
+    # Whether that part was already cut at MAX_TEXT_CHARS and its partial end dropped.
+    last_cut: bool = False
 
 
 def header_text(message: Message, name: str) -> str:
@@ -88,14 +97,22 @@ _SEVEN_BIT_CHARSETS = frozenset({"iso-2022-jp", "iso-2022-kr", "us-ascii", "asci
 
 def decode_part(part: Message) -> str:
     """Decode a leaf part's payload to text, replacing what its charset cannot map."""
+    return decode_bounded(part)[0]
+
+
+def decode_bounded(part: Message, limit: int = MAX_TEXT_CHARS) -> tuple[str, bool]:
+    """Decode a leaf part to at most ``limit`` characters; the flag is true when it was cut."""
     try:
         payload = part.get_payload(decode=True)
     except (ValueError, TypeError, AssertionError):
         payload = None
     if not isinstance(payload, bytes):
         raw = part.get_payload()
-        return raw[:MAX_TEXT_CHARS] if isinstance(raw, str) else ""
-    payload = payload[: MAX_TEXT_CHARS * 2]
+        if not isinstance(raw, str):
+            return "", False
+        return raw[:limit], len(raw) > limit
+    cut = len(payload) > limit * 2
+    payload = payload[: limit * 2]
     charset = part.get_content_charset() or "utf-8"
     if charset in _SEVEN_BIT_CHARSETS and not payload.isascii():
         charset = "utf-8"
@@ -104,7 +121,7 @@ def decode_part(part: Message) -> str:
     except (LookupError, ValueError):
         # An unknown or misspelt charset name: read the bytes as UTF-8.
         text = payload.decode("utf-8", "replace")
-    return text[:MAX_TEXT_CHARS]
+    return text[:limit], cut or len(text) > limit
 
 
 def parse(raw: bytes) -> Message:
@@ -142,8 +159,10 @@ def _with_found_boundary(message: Message, raw: bytes) -> Message:
     return parse(fixed + body) if count else message
 
 
+# Matched only at a line start (checked by the caller): a leading (?m)^ would stop the
+# regex engine from scanning for the literal prefix, which is several times slower.
 _ORIGINAL_PART = re.compile(
-    rb"(?m)^content-type:[ \t]*(?:message/rfc822|message/global|text/rfc822-headers)\b"
+    rb"content-type:[ \t]*(?:message/rfc822|message/global|text/rfc822-headers)\b"
 )
 _BLANK_LINE = re.compile(rb"\r?\n[ \t]*\r?\n")
 _FORWARDED_REPORT = re.compile(rb"(?i)content-type:[ \t]*multipart/report")
@@ -158,7 +177,7 @@ def without_returned_body(raw: bytes) -> bytes:
     bounce that carries the next hop's) is kept whole.
     """
     # Lower-cased bytes keep their offsets, and a case-sensitive search is faster.
-    found = _ORIGINAL_PART.search(raw[:MAX_MESSAGE_BYTES].lower())
+    found = _original_part(raw[:MAX_MESSAGE_BYTES].lower())
     if found is None:
         return raw
     part_headers_end = _BLANK_LINE.search(raw, found.end())
@@ -172,13 +191,55 @@ def without_returned_body(raw: bytes) -> bytes:
     return raw[: returned_headers_end.start()] + b"\n"
 
 
+def _original_part(lowered: bytes) -> re.Match[bytes] | None:
+    """Return the first Content-Type line of a returned message, or ``None``."""
+    for found in _ORIGINAL_PART.finditer(lowered):
+        if found.start() == 0 or lowered[found.start() - 1] == 0x0A:
+            return found
+    return None
+
+
 def walk(raw: bytes) -> Walked:
     """Collect the report texts, DSN and ARF blocks and the returned message's headers."""
     raw = without_returned_body(raw)
     message = mimesplit.split(raw[:MAX_MESSAGE_BYTES]) or parse(raw)
     if message.get_content_maintype() == "multipart" and not message.is_multipart():
         message = _with_found_boundary(message, raw)
-    return walk_message(message)
+    walked = walk_message(message)
+    if len(raw) > MAX_MESSAGE_BYTES:
+        # The cut falls in the last leaf part. When classification reads that part, its
+        # last line or report block may be partial.
+        _drop_cut_end(walked)
+    return walked
+
+
+def _drop_cut_end(walked: Walked) -> None:
+    if walked.last_cut:
+        return
+    if walked.last_read == "delivery_status":
+        walked.delivery_status[-1] = complete_blocks(walked.delivery_status[-1])
+    elif walked.last_read == "feedback":
+        walked.feedback[-1] = complete_blocks(walked.feedback[-1])
+    elif walked.last_read == "texts":
+        walked.texts[-1] = complete_lines(walked.texts[-1])
+    else:
+        return
+    walked.truncated = True
+
+
+# Blocks of RFC 3464 and RFC 5965 fields are separated by blank lines.
+_BLOCK_SEPARATOR = re.compile(r"\n[ \t]*\n")
+
+
+def complete_blocks(text: str) -> str:
+    """Drop the last block of a cut report: the fields after the cut are missing from it."""
+    starts = [found.start() for found in _BLOCK_SEPARATOR.finditer(text)]
+    return text[: starts[-1]] if starts else ""
+
+
+def complete_lines(text: str) -> str:
+    """Drop the last line of a cut text: an address or reply in it may be partial."""
+    return text[: text.rfind("\n") + 1]
 
 
 def walk_message(message: Message) -> Walked:
@@ -194,7 +255,14 @@ def walk_message(message: Message) -> Walked:
 
 
 def _visit(part: Message, walked: Walked, depth: int, budget: list[int]) -> None:
-    if budget[0] <= 0 or depth > MAX_DEPTH or walked.original is not None:
+    if walked.original is not None:
+        return
+    walked.last_read = ""
+    walked.last_cut = False
+    if depth > MAX_DEPTH:
+        return
+    if budget[0] <= 0:
+        walked.truncated = True
         return
     budget[0] -= 1
     kind = part.get_content_type()
@@ -202,11 +270,19 @@ def _visit(part: Message, walked: Walked, depth: int, budget: list[int]) -> None
     if kind in _ORIGINAL_TYPES:
         walked.original = _original_headers(part)
         return
-    if kind in _REPORT_TYPES:
-        walked.delivery_status.append(_raw_text(part))
-        return
-    if kind in _FEEDBACK_TYPES:
-        walked.feedback.append(_raw_text(part))
+    if kind in _REPORT_TYPES or kind in _FEEDBACK_TYPES:
+        text, cut = _raw_text(part)
+        if cut:
+            # Keep whole blocks only: a recipient block cut after its Final-Recipient
+            # field would be read without its Action, Status and Diagnostic-Code.
+            text = complete_blocks(text)
+            walked.truncated = walked.last_cut = True
+        if kind in _REPORT_TYPES:
+            walked.delivery_status.append(text)
+            walked.last_read = "delivery_status"
+        else:
+            walked.feedback.append(text)
+            walked.last_read = "feedback"
         return
     if part.is_multipart():
         children = part.get_payload()
@@ -219,16 +295,25 @@ def _visit(part: Message, walked: Walked, depth: int, budget: list[int]) -> None
     if maintype == "multipart":
         # A multipart part whose boundary is missing or never used: its body is
         # still the report, read as plain text.
-        walked.texts.append(decode_part(part))
+        _add_text(walked, *decode_bounded(part))
         return
     if maintype == "text" and "attachment" not in (part.get("content-disposition") or "").lower():
-        text = decode_part(part)
+        text, cut = decode_bounded(part)
         if kind == "text/html":
             text = _strip_tags(text)
-        walked.texts.append(text)
+        _add_text(walked, text, cut)
 
 
-def _raw_text(part: Message) -> str:
+def _add_text(walked: Walked, text: str, cut: bool) -> None:
+    if cut:
+        text = complete_lines(text)
+        walked.truncated = walked.last_cut = True
+    walked.texts.append(text)
+    walked.last_read = "texts"
+
+
+def _raw_text(part: Message) -> tuple[str, bool]:
+    """Return a report part's fields as text, and whether MAX_TEXT_CHARS cut it."""
     payload = part.get_payload()
     if isinstance(payload, list):
         # compat32 parses each RFC 3464 block as a header block of its own.
@@ -238,9 +323,18 @@ def _raw_text(part: Message) -> str:
                 # items(), not a lookup by name: a field may repeat (RFC 5965 section 3.2).
                 lines = [f"{name}: {value_text(value)}" for name, value in block.items()]
                 blocks.append("\n".join(lines))
-        return "\n\n".join(blocks)[:MAX_TEXT_CHARS]
+        joined = "\n\n".join(blocks)
+        if len(joined) <= MAX_TEXT_CHARS:
+            return joined, False
+        # Two characters more: a block that ends at the bound keeps its blank line, so
+        # complete_blocks keeps it.
+        return (joined + "\n\n")[: MAX_TEXT_CHARS + 2], True
     # The same text as the parsed blocks give: LF line ends, no trailing blank lines.
-    return decode_part(part).replace("\r\n", "\n").strip("\n")
+    # Four characters more for the same reason, with CRLF line ends.
+    text, cut = decode_bounded(part, MAX_TEXT_CHARS + 4)
+    if cut or len(text) > MAX_TEXT_CHARS:
+        return text.replace("\r\n", "\n"), True
+    return text.replace("\r\n", "\n").strip("\n"), False
 
 
 def _original_headers(part: Message) -> Message:

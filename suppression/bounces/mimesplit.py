@@ -17,7 +17,9 @@ from email.message import Message
 # Deeper trees are rare in bounces; the email package handles them.
 _MAX_SPLIT_DEPTH = 4
 _MAX_SPLIT_PARTS = 32
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
+# The blank line after a header block. The pattern starts with its first LF, not an
+# optional CR, so the regex engine scans for that literal, and _header_end adds the CR.
+_HEADER_END = re.compile(rb"\n\r?\n")
 # RFC 2046 section 5.1.1: a boundary is 1 to 70 characters from this set.
 _BOUNDARY_CHARS = re.compile(r"[0-9A-Za-z'()+_,./:=? -]{1,70}")
 _FIELD_TYPES = frozenset(
@@ -32,17 +34,17 @@ _ORIGINAL_TYPES = frozenset({"message/rfc822", "message/global"})
 
 def split(raw: bytes, depth: int = 0) -> Message | None:
     """Return ``raw`` parsed as compat32 would for its common shapes, or ``None``."""
-    found = _HEADER_END.search(raw)
-    if found is None or found.start() == 0 or depth > _MAX_SPLIT_DEPTH:
+    found = _header_end(raw)
+    if found is None or found[0] == 0 or depth > _MAX_SPLIT_DEPTH:
         return None
-    if depth == 0 and raw.count(b"\r") != raw.count(b"\r\n"):
+    if depth == 0 and b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
         # A bare CR ends a line for the email package, not for the cuts made here.
         return None
 
-    message = _headers(raw[: found.start()])
+    message = _headers(raw[: found[0]])
     if message is None:
         return None
-    body = raw[found.end() :]
+    body = raw[found[1] :]
     kind = message.get_content_type()
 
     if kind.startswith("multipart/"):
@@ -66,37 +68,52 @@ def split(raw: bytes, depth: int = 0) -> Message | None:
     return message
 
 
-# A header line as the email package's feed parser accepts one. Any other line there is
-# a defect, so the message goes to the email package.
-_OTHER_LINE_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e]")
-_FIELD_NAME = re.compile(r"[\041-\071\073-\176]+:")
+def _header_end(raw: bytes) -> tuple[int, int] | None:
+    """Return the span of the first blank line, as ``\\r?\\n\\r?\\n`` would find it."""
+    found = _HEADER_END.search(raw)
+    if found is None:
+        return None
+    start = found.start()
+    if start > 0 and raw[start - 1] == 0x0D:
+        start -= 1
+    return start, found.end()
+
+
+# Line breaks other than CR, LF and CRLF. The fast path declines a header block that
+# contains one and leaves it to the email package.
+_OTHER_LINE_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
+_LINE_END = r"(?:\r\n?|\n)"
+# One header field as the email package's feed parser accepts it: a name without spaces,
+# a colon, and the value with its folded continuation lines. Groups: the whole field, the
+# name, and the value without leading blanks or the last line end. The quantifiers are
+# possessive, so a block that is no header block fails in linear time.
+_FIELD = re.compile(
+    rf"(([\041-\071\073-\176]++):[ \t]*+([^\r\n]*+(?:{_LINE_END}[ \t][^\r\n]*+)*+){_LINE_END}?)"
+)
+# The mbox "From " line (RFC 4155) that may open a block. It is no header field.
+_UNIX_FROM = re.compile(rf"From [^\r\n]*+{_LINE_END}?")
 
 
 def _headers(block: bytes) -> Message | None:
     """Parse a header block into the Message that compat32 would build, or ``None``."""
     text = block.decode("ascii", "surrogateescape")
-    if _OTHER_LINE_BREAKS.search(text):
-        # str.splitlines breaks lines at these too; the email package does not.
+    if any(map(text.__contains__, _OTHER_LINE_BREAKS)):
         return None
-    lines = text.splitlines(keepends=True)
     message = Message()
-    if lines and lines[0].startswith("From "):
-        # The mbox "From " line (RFC 4155) is no header field.
-        message.set_unixfrom(lines.pop(0).rstrip("\r\n"))
-    fields: list[list[str]] = []
-    for line in lines:
-        if line[:1] in (" ", "\t"):
-            if not fields:
-                return None
-            fields[-1].append(line)
-        elif _FIELD_NAME.match(line):
-            fields.append([line])
-        else:
-            return None
-    for source in fields:
-        # compat32's header_source_parse: the value keeps its folding, loses the line end.
-        name, value = source[0].split(":", 1)
-        message[name] = (value.lstrip(" \t") + "".join(source[1:])).rstrip("\r\n")
+    position = 0
+    unix_from = _UNIX_FROM.match(text)
+    if unix_from is not None:
+        message.set_unixfrom(unix_from.group(0).rstrip("\r\n"))
+        position = unix_from.end()
+    fields = _FIELD.findall(text, position)
+    # The matches do not overlap, so they cover the block exactly when their lengths add
+    # up to its length. Anything else (a line that is no field, a continuation line
+    # first) is a defect for the email package.
+    if sum(len(whole) for whole, _, _ in fields) != len(text) - position:
+        return None
+    for _, name, value in fields:
+        # compat32 stores what header_source_parse gives, unchanged: set_raw does the same.
+        message.set_raw(name, value)
     return message
 
 

@@ -6,6 +6,11 @@ that any match must include ("quota", "relay"). When none of a group's runs
 occurs in the text (a substring test in C), the group cannot match, so its
 regular expression is not run. A pattern with no such run is always tried,
 so the result is the same as trying every pattern.
+
+Within a group that may match, each alternative is tried on its own, and
+only when its own run occurs. A search finds ``A|B`` exactly when it finds
+``A`` or ``B``, and one alternative with a literal start scans the text
+faster than the whole alternation, which tries every branch at every offset.
 """
 
 from __future__ import annotations
@@ -133,13 +138,25 @@ def _skip_quantifier(pattern: str, position: int) -> int:
     return position + 1 if pattern[position : position + 1] in ("?", "+") else position
 
 
-def group_keys(patterns: tuple[str, ...]) -> tuple[str, ...] | None:
-    """Return words of which any match of the group contains one, or ``None`` to always try."""
-    keys: list[str] = []
+def alternative_keys(patterns: tuple[str, ...]) -> list[tuple[str, str | None]]:
+    """Split a group into its top-level alternatives, each with its required run.
+
+    The run is ``None`` when it is too short to filter anything, so that
+    alternative is always tried.
+    """
+    keyed: list[tuple[str, str | None]] = []
     for pattern in patterns:
         for part in alternatives(pattern):
             run = required_run(part).strip()
-            if len(run) < MIN_KEY_CHARS:
-                return None
-            keys.append(run)
+            keyed.append((part, run if len(run) >= MIN_KEY_CHARS else None))
+    return keyed
+
+
+def group_keys(patterns: tuple[str, ...]) -> tuple[str, ...] | None:
+    """Return words of which any match of the group contains one, or ``None`` to always try."""
+    keys: list[str] = []
+    for _, key in alternative_keys(patterns):
+        if key is None:
+            return None
+        keys.append(key)
     return tuple(dict.fromkeys(keys))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from suppression.bounces.patternkeys import group_keys
+from suppression.bounces.patternkeys import alternative_keys, group_keys
 from suppression.bounces.verdict import BounceClass
 
 # Ordered: the first reason whose pattern matches wins, so narrow phrases
@@ -592,12 +592,15 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
 )
 
-# Each group with the words one of which any of its matches contains (None: always try).
-_COMPILED: tuple[tuple[str, re.Pattern[str], tuple[str, ...] | None], ...] = tuple(
+# Each group with the words one of which any of its matches contains (None: always try),
+# then its alternatives, each compiled alone with its own required run (None: always try).
+_COMPILED: tuple[
+    tuple[str, tuple[str, ...] | None, tuple[tuple[re.Pattern[str], str | None], ...]], ...
+] = tuple(
     (
         reason,
-        re.compile("|".join(f"(?:{pattern})" for pattern in patterns)),
         group_keys(patterns),
+        tuple((re.compile(part), key) for part, key in alternative_keys(patterns)),
     )
     for reason, patterns in _PATTERNS
 )
@@ -692,11 +695,14 @@ def reason_from_text(text: str) -> str:
     lowered = " ".join(text.lower().split())
     if not lowered:
         return ""
-    for reason, pattern, keys in _COMPILED:
-        if keys is not None and not any(key in lowered for key in keys):
+    # map() with the bound method runs the substring tests without a Python frame each.
+    contains = lowered.__contains__
+    for reason, keys, group in _COMPILED:
+        if keys is not None and not any(map(contains, keys)):
             continue
-        if pattern.search(lowered):
-            return reason
+        for pattern, key in group:
+            if (key is None or key in lowered) and pattern.search(lowered):
+                return reason
     return ""
 
 

@@ -13,10 +13,14 @@ class SourceError(Exception):
     """A path cannot be read as messages. The message names the path's fault, not its content."""
 
 
+# The classifier parses only MAX_MESSAGE_BYTES, so a gigantic file costs no more memory.
+# One byte more lets it tell a message cut at the bound from one that ends there.
+READ_BYTES = MAX_MESSAGE_BYTES + 1
+
+
 def read_prefix(path: Path) -> bytes:
-    # The classifier reads only this much, so a gigantic file costs no more memory.
     with path.open("rb") as handle:
-        return handle.read(MAX_MESSAGE_BYTES)
+        return handle.read(READ_BYTES)
 
 
 def is_maildir(path: Path) -> bool:
@@ -53,13 +57,13 @@ def messages(path: Path) -> Iterator[tuple[str, bytes]]:
 def _maildir(path: Path) -> Iterator[tuple[str, bytes]]:
     box = mailbox.Maildir(str(path), create=False)
     for key in sorted(box.iterkeys()):
-        yield f"{path}#{key}", box.get_bytes(key)[:MAX_MESSAGE_BYTES]
+        yield f"{path}#{key}", box.get_bytes(key)[:READ_BYTES]
 
 
 def _mbox(path: Path) -> Iterator[tuple[str, bytes]]:
     box = mailbox.mbox(str(path), create=False)
     try:
         for position, key in enumerate(box.iterkeys(), start=1):
-            yield f"{path}#{position}", box.get_bytes(key)[:MAX_MESSAGE_BYTES]
+            yield f"{path}#{position}", box.get_bytes(key)[:READ_BYTES]
     finally:
         box.close()

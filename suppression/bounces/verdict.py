@@ -38,7 +38,9 @@ class Verdict:
 
     ``status`` is the RFC 3463 enhanced status code and ``reply_code`` the
     RFC 5321 reply code; both are empty when the report gives none.
-    ``recipient`` is empty only for a ``not_bounce`` verdict.
+    ``recipient`` is empty only for a ``not_bounce`` verdict. ``truncated`` is
+    true when the message was cut at one of the classifier's bounds before the
+    end of a part it reads: recipients after the cut have no verdict.
     """
 
     recipient: str
@@ -53,8 +55,9 @@ class Verdict:
     original_message_id: str = ""
     campaign_ref: str = ""
     source: Source = Source.NONE
+    truncated: bool = False
 
-    def as_json(self) -> dict[str, str]:
+    def as_json(self) -> dict[str, str | bool]:
         """Return the verdict with the field names of the CLI and API output."""
         data = asdict(self)
         data["class"] = str(data.pop("bounce_class"))
