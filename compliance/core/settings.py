@@ -119,7 +119,7 @@ class Settings(BaseSettings):
     # request; the rest go in background batches of dsr_event_batch_size, and
     # the request completes after the last batch. Each batch is one write
     # transaction, which on SQLite holds back every other writer while it runs.
-    dsr_inline_event_limit: int = Field(default=1000, ge=1, le=100_000)
+    dsr_inline_event_limit: int = Field(default=500, ge=1, le=100_000)
     dsr_event_batch_size: int = Field(default=5000, ge=1, le=100_000)
     # Processor notifications (Art. 19): retries before the dead-letter state.
     processor_max_attempts: int = Field(default=8, ge=1, le=50)
