@@ -41,6 +41,9 @@ class VerdictOut(BaseModel):
 
 class EventsOut(BaseModel):
     events: list[VerdictOut]
+    # True when the message exceeded the classifier's size or part bounds:
+    # recipients past the cut are not listed, so split the report and send the rest.
+    truncated: bool = False
 
 
 @router.post("/raw", response_model=EventsOut)
@@ -79,7 +82,8 @@ async def post_raw(
                 outcome=outcome.value,
             )
             for verdict, outcome in zip(verdicts, outcomes, strict=True)
-        ]
+        ],
+        truncated=any(verdict.truncated for verdict in verdicts),
     )
 
 

@@ -225,3 +225,20 @@ def test_cli_classify_missing_path(settings: Settings) -> None:
     result = run_cli(settings, "bounces", "classify", "/nonexistent/bounce.eml")
 
     assert result.returncode == 3
+
+
+def test_raw_reports_truncation(client: TestClient, tenant: Tenant) -> None:
+    from tests.bounces.test_bounds import HEAD, REPORTING, TAIL, _block
+
+    # 5,000 recipients: about 750 KB, under the API's 1 MB body limit but
+    # past the 256 KiB the classifier reads of a delivery-status part.
+    fields = REPORTING + "".join(_block(index) for index in range(5_000))
+    raw = (HEAD + "--B\r\nContent-Type: message/delivery-status\r\n\r\n" + fields + TAIL).encode()
+
+    body = _post(client, tenant, raw)
+
+    events = body["events"]
+    assert isinstance(events, list)
+    assert body["truncated"] is True
+    assert 0 < len(events) < 5_000
+    assert _post(client, tenant, AUTO_REPLY)["truncated"] is False
