@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from compliance.core.auth import Principal, require_roles
 from compliance.core.context import AppServices, Services
 from compliance.core.db import DbSession
-from compliance.core.errors import Forbidden, InvalidInput, NotFound, Unauthorized, safe_id
+from compliance.core.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    SendguardError,
+    Unauthorized,
+    safe_id,
+)
 from compliance.core.i18n import N_
 from compliance.core.models import Role, Sender
 from suppression.bounces import classify
@@ -24,8 +33,11 @@ from suppression.bounces.webhooks import (
     postmark,
     sendgrid,
     ses,
+    sns_subscription,
 )
+from suppression.bounces.webhooks.sns_subscription import SubscribeUrlFault
 
+log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
 
@@ -92,11 +104,15 @@ class WebhookOut(BaseModel):
     outcomes: dict[str, int]
 
 
+def _require_sender(session: Any, sender_id: str) -> None:
+    if session.get(Sender, sender_id) is None:
+        raise NotFound(N_("Sender %(sender_id)s not found."), sender_id=safe_id(sender_id))
+
+
 def _apply(
     session: Any, services: Services, sender_id: str, provider: str, events: list[WebhookEvent]
 ) -> WebhookOut:
-    if session.get(Sender, sender_id) is None:
-        raise NotFound(N_("Sender %(sender_id)s not found."), sender_id=safe_id(sender_id))
+    _require_sender(session, sender_id)
     counts: dict[str, int] = {}
     policy = BouncePolicy.from_settings(services.settings)
     for event in events:
@@ -158,15 +174,111 @@ async def post_ses(
             ses.verify(envelope, topics)
         else:
             ses.verify(envelope, topics, fetch)
-        if envelope.get("Type") != "Notification":
-            # TODO: confirm SNS subscriptions from the API; today the operator opens SubscribeURL.
-            return WebhookOut(received=0, outcomes={})
-        events = ses.parse(ses.unwrap(envelope))
     except SignatureError:
         raise _bad_signature("Amazon SES") from None
     except WebhookFormatError:
         raise _bad_payload("Amazon SES") from None
+
+    # ses.verify accepts only the three SNS message types.
+    kind = envelope.get("Type")
+    if kind == "SubscriptionConfirmation":
+        _require_sender(session, sender_id)
+        await _confirm_subscription(request, sender_id, envelope)
+        return WebhookOut(received=0, outcomes={})
+    if kind == "UnsubscribeConfirmation":
+        # The topic unsubscribed this endpoint, and confirming again would undo that.
+        log.info(
+            "ses.unsubscribe_confirmation",
+            sender_id=safe_id(sender_id),
+            topic_arn=envelope.get("TopicArn"),
+        )
+        return WebhookOut(received=0, outcomes={})
+
+    try:
+        events = ses.parse(ses.unwrap(envelope))
+    except WebhookFormatError:
+        raise _bad_payload("Amazon SES") from None
     return _apply(session, services, sender_id, "ses", events)
+
+
+class BadGateway(SendguardError):
+    """A service that the request depends on failed or returned an unusable response."""
+
+    status_code = 502
+    code = "bad_gateway"
+
+
+# Each fault names the field and the fault, then gives the fix.
+_SUBSCRIBE_URL_MESSAGES = {
+    SubscribeUrlFault.MALFORMED: N_(
+        "Field SubscribeURL is missing or is not a plain https URL, so the SNS subscription "
+        "was not confirmed; confirm it in the Amazon SNS console."
+    ),
+    SubscribeUrlFault.NOT_HTTPS: N_(
+        "Field SubscribeURL does not use https, so the SNS subscription was not confirmed; "
+        "confirm it in the Amazon SNS console."
+    ),
+    SubscribeUrlFault.NOT_SNS_HOST: N_(
+        "Field SubscribeURL is not on an Amazon SNS host (sns.<region>.amazonaws.com), so the "
+        "SNS subscription was not confirmed; confirm it in the Amazon SNS console."
+    ),
+    SubscribeUrlFault.WRONG_REGION: N_(
+        "Field SubscribeURL is on the SNS host of a region other than the TopicArn's, so the "
+        "SNS subscription was not confirmed; confirm it in the Amazon SNS console."
+    ),
+    SubscribeUrlFault.WRONG_ACTION: N_(
+        "Field SubscribeURL does not carry Action=ConfirmSubscription, so the SNS subscription "
+        "was not confirmed; confirm it in the Amazon SNS console."
+    ),
+    SubscribeUrlFault.WRONG_TOPIC: N_(
+        "Field SubscribeURL does not carry the message's TopicArn, so the SNS subscription was "
+        "not confirmed; confirm it in the Amazon SNS console."
+    ),
+    SubscribeUrlFault.WRONG_TOKEN: N_(
+        "Field SubscribeURL does not carry the message's Token, so the SNS subscription was "
+        "not confirmed; confirm it in the Amazon SNS console."
+    ),
+}
+
+
+async def _confirm_subscription(request: Request, sender_id: str, envelope: dict[str, Any]) -> None:
+    """Confirm the SNS subscription of a verified ``SubscriptionConfirmation`` message.
+
+    Tests put a fake transport in ``app.state.sns_subscription_confirmer``.
+    """
+    confirmer = getattr(request.app.state, "sns_subscription_confirmer", None)
+    topic_arn = envelope.get("TopicArn")
+    try:
+        # The request blocks for up to a few seconds, so it runs off the event loop.
+        arn = await run_in_threadpool(
+            sns_subscription.confirm, envelope, confirmer or sns_subscription.confirm_https
+        )
+    except sns_subscription.SubscribeUrlError as error:
+        log.warning(
+            "ses.subscribe_url_rejected",
+            sender_id=sender_id,
+            topic_arn=topic_arn,
+            fault=error.fault.name,
+        )
+        raise InvalidInput("SubscribeURL", _SUBSCRIBE_URL_MESSAGES[error.fault]) from None
+    except sns_subscription.ConfirmError as error:
+        log.warning(
+            "ses.subscription_confirm_failed",
+            sender_id=sender_id,
+            topic_arn=topic_arn,
+            error_type=error.error_type,
+            http_status=error.http_status,
+        )
+        raise BadGateway(
+            N_(
+                "The Amazon SNS subscription is not confirmed because the ConfirmSubscription "
+                "request to SNS failed; SNS retries the delivery of the confirmation under its "
+                "delivery policy, or you can open the message's SubscribeURL once by hand."
+            )
+        ) from None
+    log.info(
+        "ses.subscription_confirmed", sender_id=sender_id, topic_arn=topic_arn, subscription_arn=arn
+    )
 
 
 @router.post("/sendgrid/{sender_id}", response_model=WebhookOut)

@@ -37,7 +37,8 @@ from suppression.bounces.webhooks.common import (
 
 CertificateFetcher = Callable[[str], bytes]
 
-_CERT_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?$")
+# The SNS endpoint of one region. The group captures the region, such as "eu-west-1".
+_SNS_HOST = re.compile(r"sns\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?")
 # The fields SNS signs, in order, per message type.
 _SIGNED_FIELDS = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
@@ -83,6 +84,20 @@ def load(body: bytes) -> dict[str, Any]:
     return payload
 
 
+def is_sns_host(hostname: str) -> bool:
+    """Return whether ``hostname`` is a regional SNS endpoint, ``sns.<region>.amazonaws.com[.cn]``.
+
+    ``hostname`` must already be lowercase, as ``urlsplit(...).hostname`` returns it.
+    """
+    return _SNS_HOST.fullmatch(hostname) is not None
+
+
+def sns_host_region(hostname: str) -> str:
+    """Return the region of an SNS endpoint host, or "" when ``hostname`` is not one."""
+    match = _SNS_HOST.fullmatch(hostname)
+    return match.group(1) if match else ""
+
+
 @lru_cache(maxsize=16)
 def _fetch_https(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - https checked
@@ -108,7 +123,7 @@ def verify(
         raise SignatureError("field 'TopicArn' is not in SENDGUARD_SES_TOPIC_ARNS")
     url = text(envelope.get("SigningCertURL"))
     parts = urlsplit(url)
-    if parts.scheme != "https" or not _CERT_HOST.match(parts.hostname or ""):
+    if parts.scheme != "https" or not is_sns_host(parts.hostname or ""):
         raise SignatureError("field 'SigningCertURL' is not an https URL of an SNS host")
     try:
         signature = base64.b64decode(text(envelope.get("Signature")), validate=True)
