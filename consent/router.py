@@ -13,7 +13,7 @@ from compliance.core.context import AppServices
 from compliance.core.db import DbEngine, read_only, transaction
 from compliance.core.errors import RateLimited
 from compliance.core.i18n import N_
-from compliance.core.validation import ApiModel, email_address
+from compliance.core.validation import ApiModel, email_address, is_country_code
 from consent import service, signup
 from consent.basis import age_of_digital_consent
 from consent.topics import TOPIC_KEY, check_public_topics
@@ -78,7 +78,7 @@ def valid_topic_keys(value: list[str]) -> list[str]:
 
 
 def country_code(value: str) -> str:
-    if not (len(value) == 2 and value.isascii() and value.isalpha()):
+    if not (len(value) == 2 and value.isascii() and is_country_code(value)):
         raise ValueError(N_("give the country as a two-letter ISO 3166-1 code, such as FR or CA."))
     return value.upper()
 

@@ -64,6 +64,30 @@ def reject(
         queue_notice(session, services, request, payload, notice, "rejection")
 
 
+def reject_by_dpo(
+    session: Session,
+    services: Services,
+    request: DataSubjectRequest,
+    ground: str,
+    note: str | None,
+    actor: str,
+) -> None:
+    """Reject a request on the DPO's decision, unless it was already carried out.
+
+    Once an erasure or an objection has run, the data is gone and the subject
+    must not receive a rejection notice: the request completes instead.
+    """
+    if request.outcome != "{}":
+        raise InvalidState(
+            N_(
+                "Request %(request_id)s was already carried out, so it can no longer be "
+                "rejected; it completes when its processors and event purge finish."
+            ),
+            request_id=request.id,
+        )
+    reject(session, services, request, ground, note, actor)
+
+
 def close(
     session: Session,
     services: Services,

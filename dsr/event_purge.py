@@ -114,7 +114,7 @@ def purge_erased_events(
             batch = purge_batch(engine, services, request_id, sender_id)
             total += batch.deleted
             if batch.finished:
-                log.info("dsr.events_purged", request_id=request_id, sender_id=sender_id)
+                log.info("dsr.events_purged", dsr_id=request_id, sender_id=sender_id)
                 break
     return total
 

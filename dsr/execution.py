@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from compliance.core.context import Services
 from compliance.core.keystore import encrypt_bytes
@@ -76,6 +76,18 @@ def _suppress_subject(
     )
 
 
+def _pending_plans(session: Session, request: DataSubjectRequest) -> list[dict[str, list[str]]]:
+    """Return the event purges still pending for the sender's other requests."""
+    plans = session.exec(
+        select(DataSubjectRequest.event_purge).where(
+            DataSubjectRequest.sender_id == request.sender_id,
+            DataSubjectRequest.id != request.id,
+            col(DataSubjectRequest.event_purge).is_not(None),
+        )
+    ).all()
+    return [json.loads(plan) for plan in plans if plan is not None]
+
+
 def erase(
     session: Session,
     services: Services,
@@ -101,12 +113,19 @@ def erase(
     # A long history is deleted in background batches (dsr.event_purge), so
     # that the request stays short and other writers are not held back.
     remaining = [item for item in erasures if item.events_remaining]
-    if remaining:
+    contact_ids = {item.contact_id for item in remaining}
+    digests = {digest for item in remaining for digest in item.event_digests}
+    # An earlier erasure of the same person may still be purging: this one
+    # waits for the same events, so its certificate is not issued while
+    # some of them still exist.
+    subject_digests = {index.digest for index in services.indexer.all_versions(payload.address)}
+    for plan in _pending_plans(session, request):
+        if subject_digests & set(plan["digests"]):
+            contact_ids.update(plan["contact_ids"])
+            digests.update(plan["digests"])
+    if contact_ids or digests:
         request.event_purge = json.dumps(
-            {
-                "contact_ids": sorted(item.contact_id for item in remaining),
-                "digests": sorted({digest for item in remaining for digest in item.event_digests}),
-            }
+            {"contact_ids": sorted(contact_ids), "digests": sorted(digests)}
         )
     # Suppressed whether or not the address was known: an erased person
     # must not come back through a later import.
@@ -123,7 +142,7 @@ def erase(
         ),
         "memberships_deleted": sum(item.memberships_deleted for item in erasures),
         "delivery_events_deleted": sum(item.delivery_events_deleted for item in erasures),
-        "delivery_events_pending": bool(remaining),
+        "delivery_events_pending": request.event_purge is not None,
         "categories_kept": sorted(kept_categories),
         "suppression_reason": SuppressionReason.ERASED.value,
     }

@@ -365,7 +365,7 @@ def reject(
     principal: Principal = DPO,
 ) -> DsrView:
     request = queries.get_request(session, principal.sender_id, request_id)
-    closing.reject(session, services, request, body.ground, body.note, principal.actor)
+    closing.reject_by_dpo(session, services, request, body.ground, body.note, principal.actor)
     return request_view(session, request)
 
 

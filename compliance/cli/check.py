@@ -18,6 +18,7 @@ from compliance.cli.common import (
     open_session,
 )
 from compliance.core.settings import Settings
+from compliance.core.validation import is_country_code
 
 # Gmail clips messages past about 102 KB and most relays refuse 50 MB; this
 # bound only protects the command from reading a device or a huge file.
@@ -135,7 +136,7 @@ def sender_profile(args: argparse.Namespace, settings: Settings) -> SenderProfil
 
 
 def _country(value: str) -> str:
-    if not (len(value) == 2 and value.isascii() and value.isalpha()):
+    if not (len(value) == 2 and value.isascii() and is_country_code(value)):
         raise argparse.ArgumentTypeError(
             f"invalid country {value!r}: give a two-letter ISO 3166-1 code, such as FR or CA"
         )

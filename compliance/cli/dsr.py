@@ -183,7 +183,7 @@ def cmd_reject(args: argparse.Namespace, settings: Settings) -> int:
 
     with _runtime(settings) as runtime, runtime_session(runtime) as session:
         request = queries.get_request(session, args.sender, args.request)
-        closing.reject(session, runtime.services, request, args.ground, args.note, ACTOR)
+        closing.reject_by_dpo(session, runtime.services, request, args.ground, args.note, ACTOR)
         view = request_view(session, request)
         session.commit()
     print("rejected " + _summary(view))

@@ -5,10 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from compliance.core.i18n import N_
+
+# The country codes accepted: the regions of the phonenumbers package (the
+# ISO 3166-1 alpha-2 codes in use, plus reserved ones with a telephone plan
+# such as AC and TA) and the uninhabited territories that have none.
+_COUNTRY_CODES = frozenset(phonenumbers.SUPPORTED_REGIONS) | {"AQ", "BV", "GS", "HM", "TF", "UM"}
+
+
+def is_country_code(value: str) -> bool:
+    """Return whether ``value`` is an assigned two-letter country code, in any case."""
+    return value.upper() in _COUNTRY_CODES
 
 
 def email_address(value: str) -> str:

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from compliance.core.settings import Settings
 from tests.support.cli import run_cli
 
@@ -98,10 +100,11 @@ def test_unknown_sender_id_is_usage_error(settings: Settings) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_invalid_country_is_usage_error(settings: Settings) -> None:
+@pytest.mark.parametrize("country", ["Canada", "XX"])
+def test_invalid_country_is_usage_error(settings: Settings, country: str) -> None:
     result = run_cli(
         settings, "check", MESSAGE, "--from-domain", "news.example.com", "--no-dns",
-        "--recipient-country", "Canada",
+        "--recipient-country", country,
     )  # fmt: skip
 
     assert result.returncode == 2

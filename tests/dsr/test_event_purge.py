@@ -281,3 +281,41 @@ def test_parallel_purgers_close_once(client: TestClient) -> None:
     assert purge_audits(engine, created["id"]) == 1
     with Session(engine) as session:
         assert verify_chain(session, tenant.sender_id) is None
+
+
+def test_purging_erasure_cannot_be_rejected(client: TestClient) -> None:
+    tenant = make_tenant(client.app)  # type: ignore[arg-type]
+    subject_with_events(client, tenant)
+    created = erase(client, tenant)
+
+    response = client.post(
+        f"/v1/dsr/{created['id']}/reject",
+        json={"ground": "excessive", "note": "too late"},
+        headers=tenant.auth("dpo"),
+    )
+    purge_erased_events(engine_of(client), services_of(client))
+    done = show(client, tenant, created["id"])
+
+    # The data is already gone: the subject must not be told nothing was done.
+    assert response.status_code == 409, response.text
+    assert response.json()["error"] == "invalid_state"
+    assert ADDRESS not in response.text
+    assert done["status"] == "completed"
+    assert done["outcome"]["delivery_events_deleted"] == EVENTS + INDEX_ONLY
+
+
+def test_second_erasure_waits_for_purge(client: TestClient) -> None:
+    tenant = make_tenant(client.app)  # type: ignore[arg-type]
+    digest = subject_with_events(client, tenant)
+    first = erase(client, tenant)
+
+    second = erase(client, tenant)
+    purge_erased_events(engine_of(client), services_of(client))
+
+    # The second request finds no contact, but the first one's events still
+    # exist: it completes only once they are gone.
+    assert second["status"] == "in_progress"
+    assert second["outcome"]["delivery_events_pending"] is True
+    assert subject_events(client, digest) == 0
+    assert show(client, tenant, first["id"])["status"] == "completed"
+    assert show(client, tenant, second["id"])["status"] == "completed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -192,10 +193,13 @@ def test_recipient_countries_option(client: TestClient, tenant: Tenant) -> None:
     assert "613" not in str(with_phone)
 
 
-def test_invalid_recipient_country_rejected(client: TestClient, tenant: Tenant) -> None:
+@pytest.mark.parametrize("country", ["Canada", "XX", "zz"])
+def test_invalid_recipient_country_rejected(
+    client: TestClient, tenant: Tenant, country: str
+) -> None:
     response = client.post(
         "/v1/checks",
-        json={"from_domain": "example.org", "html": HTML, "recipient_countries": ["Canada"]},
+        json={"from_domain": "example.org", "html": HTML, "recipient_countries": [country]},
         headers={**tenant.auth("sender"), "Accept-Language": "en"},
     )
 
