@@ -552,7 +552,7 @@ def wait_until_idle(minutes: float) -> str:
 
     Other processes on a small machine move the figures by a factor of two
     or more, so the measuring phase starts on a quiet machine when one comes
-    within ``minutes``. Returns a line that says how long it waited.
+    within ``minutes``. Returns a line that reports how long it waited.
     """
     started = time.monotonic()
     quiet = 0

@@ -159,8 +159,8 @@ def erase_contact(
     keeping the consent history readable (to defend a legal claim) keeps the
     data key, while the contact's address and name are still removed.
 
-    ``event_limit`` caps the delivery and bounce events deleted here; the
-    result then says whether some remain for a later batch.
+    ``event_limit`` caps the delivery and bounce events deleted here. The
+    result then reports whether some remain for a later batch.
     """
     destroyed = False if keep_consent_history else services.keystore.destroy_key(contact.id)
 

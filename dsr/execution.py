@@ -18,7 +18,13 @@ from compliance.core.keystore import encrypt_bytes
 from compliance.core.models import Sender, iso_utc, utcnow
 from consent.models import Contact
 from consent.rectification import rectify_contact
-from consent.service import ClientInfo, erase_contact, find_contacts, unsubscribe_all
+from consent.service import (
+    ClientInfo,
+    ContactErasure,
+    erase_contact,
+    find_contacts,
+    unsubscribe_all,
+)
 from dsr.access import EXPORT_FORMAT, build_access_export
 from dsr.models import DataSubjectRequest, RequestType, request_key_id
 from dsr.payload import RequestPayload, request_data_key
@@ -88,6 +94,32 @@ def _pending_plans(session: Session, request: DataSubjectRequest) -> list[dict[s
     return [json.loads(plan) for plan in plans if plan is not None]
 
 
+def _event_purge_plan(
+    session: Session,
+    services: Services,
+    request: DataSubjectRequest,
+    payload: RequestPayload,
+    erasures: Sequence[ContactErasure],
+) -> str | None:
+    """Build the JSON plan of the events left to delete, or None when none remain."""
+    remaining = [item for item in erasures if item.events_remaining]
+    contact_ids = {item.contact_id for item in remaining}
+    digests = {digest for item in remaining for digest in item.event_digests}
+
+    # An earlier erasure of the same person may still be purging. This one
+    # waits for the same events, so its certificate is not issued while
+    # some of them still exist.
+    subject_digests = {index.digest for index in services.indexer.all_versions(payload.address)}
+    for plan in _pending_plans(session, request):
+        if subject_digests & set(plan["digests"]):
+            contact_ids.update(plan["contact_ids"])
+            digests.update(plan["digests"])
+
+    if not contact_ids and not digests:
+        return None
+    return json.dumps({"contact_ids": sorted(contact_ids), "digests": sorted(digests)})
+
+
 def erase(
     session: Session,
     services: Services,
@@ -98,6 +130,7 @@ def erase(
 ) -> dict[str, object]:
     """Erase every store, keep the blind index suppressed (Art. 17(3)(b) and Art. 21(3))."""
     kept_categories = {category for item in exceptions for category in item.categories}
+
     erasures = [
         erase_contact(
             session,
@@ -112,21 +145,8 @@ def erase(
     ]
     # A long history is deleted in background batches (dsr.event_purge), so
     # that the request stays short and other writers are not held back.
-    remaining = [item for item in erasures if item.events_remaining]
-    contact_ids = {item.contact_id for item in remaining}
-    digests = {digest for item in remaining for digest in item.event_digests}
-    # An earlier erasure of the same person may still be purging: this one
-    # waits for the same events, so its certificate is not issued while
-    # some of them still exist.
-    subject_digests = {index.digest for index in services.indexer.all_versions(payload.address)}
-    for plan in _pending_plans(session, request):
-        if subject_digests & set(plan["digests"]):
-            contact_ids.update(plan["contact_ids"])
-            digests.update(plan["digests"])
-    if contact_ids or digests:
-        request.event_purge = json.dumps(
-            {"contact_ids": sorted(contact_ids), "digests": sorted(digests)}
-        )
+    request.event_purge = _event_purge_plan(session, services, request, payload, erasures)
+
     # Suppressed whether or not the address was known: an erased person
     # must not come back through a later import.
     _suppress_subject(

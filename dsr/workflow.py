@@ -324,7 +324,7 @@ def execute(session: Session, services: Services, request: DataSubjectRequest, a
         if request_type in NOTIFIED_TYPES
         else []
     )
-    # Processors must answer, and a long event history must be purged
+    # Processors must respond, and a long event history must be purged
     # (dsr.event_purge), before the request completes.
     if not tasks and request.event_purge is None:
         close(session, services, request, RequestStatus.COMPLETED, actor)

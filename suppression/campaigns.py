@@ -260,7 +260,7 @@ def delete_contact_events(
     Set-based deletes: a subject with 10,000 events would otherwise load
     10,000 ORM objects. With ``limit``, at most that many rows go in this
     transaction, so that a subject with a long history does not hold the
-    write lock for long; the caller repeats until fewer than ``limit`` go.
+    write lock for long. The caller repeats until fewer than ``limit`` go.
     """
     conditions = [[col(DeliveryEvent.contact_id) == contact_id]]
     if digests:

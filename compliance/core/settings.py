@@ -116,9 +116,9 @@ class Settings(BaseSettings):
     # How long the link to an access or portability export works.
     dsr_export_ttl_days: int = Field(default=7, ge=1, le=30)
     # Erasure deletes up to this many delivery and bounce events inside the
-    # request; the rest go in background batches of dsr_event_batch_size, and
+    # request. The rest go in background batches of dsr_event_batch_size, and
     # the request completes after the last batch. Each batch is one write
-    # transaction, which on SQLite holds back every other writer while it runs.
+    # transaction, so on SQLite every other writer waits while it runs.
     dsr_inline_event_limit: int = Field(default=500, ge=1, le=100_000)
     dsr_event_batch_size: int = Field(default=5000, ge=1, le=100_000)
     # Processor notifications (Art. 19): retries before the dead-letter state.

@@ -296,7 +296,7 @@ def test_purging_erasure_cannot_be_rejected(client: TestClient) -> None:
     purge_erased_events(engine_of(client), services_of(client))
     done = show(client, tenant, created["id"])
 
-    # The data is already gone: the subject must not be told nothing was done.
+    # The data is already gone, so the subject must get no rejection notice.
     assert response.status_code == 409, response.text
     assert response.json()["error"] == "invalid_state"
     assert ADDRESS not in response.text
