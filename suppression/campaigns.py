@@ -204,9 +204,9 @@ def record_engagement(
     return count
 
 
-def inactive_indexes(session: Session, sender_id: str, digests: Sequence[str]) -> set[str]:
-    """Return the digests among ``digests`` that are inactive (see INACTIVE_WINDOW)."""
-    window = list(
+def inactive_window(session: Session, sender_id: str) -> list[str]:
+    """Return the ids of the sender's last INACTIVE_WINDOW sent campaigns, newest first."""
+    return list(
         session.exec(
             select(Campaign.id)
             .where(Campaign.sender_id == sender_id, col(Campaign.sent_at).is_not(None))
@@ -214,6 +214,21 @@ def inactive_indexes(session: Session, sender_id: str, digests: Sequence[str]) -
             .limit(INACTIVE_WINDOW)
         )
     )
+
+
+def inactive_indexes(
+    session: Session,
+    sender_id: str,
+    digests: Sequence[str],
+    window: Sequence[str] | None = None,
+) -> set[str]:
+    """Return the digests among ``digests`` that are inactive (see INACTIVE_WINDOW).
+
+    ``window`` is what inactive_window returns, for a caller that asks for
+    many batches; it is read here when not given.
+    """
+    if window is None:
+        window = inactive_window(session, sender_id)
     if len(window) < INACTIVE_WINDOW or not digests:
         return set()
 
@@ -224,7 +239,7 @@ def inactive_indexes(session: Session, sender_id: str, digests: Sequence[str]) -
             select(DeliveryEvent.blind_index, func.count(func.distinct(DeliveryEvent.campaign_id)))
             .where(
                 DeliveryEvent.sender_id == sender_id,
-                col(DeliveryEvent.campaign_id).in_(window),
+                col(DeliveryEvent.campaign_id).in_(list(window)),
                 col(DeliveryEvent.blind_index).in_(chunk),
                 DeliveryEvent.kind == EventKind.DELIVERED.value,
             )
@@ -234,7 +249,7 @@ def inactive_indexes(session: Session, sender_id: str, digests: Sequence[str]) -
             session.exec(
                 select(DeliveryEvent.blind_index).where(
                     DeliveryEvent.sender_id == sender_id,
-                    col(DeliveryEvent.campaign_id).in_(window),
+                    col(DeliveryEvent.campaign_id).in_(list(window)),
                     col(DeliveryEvent.blind_index).in_(chunk),
                     col(DeliveryEvent.kind).in_([EventKind.OPEN.value, EventKind.CLICK.value]),
                 )

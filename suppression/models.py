@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from compliance.core.models import UtcDateTime, new_id, utcnow
@@ -39,7 +39,18 @@ class SuppressionEntry(SQLModel, table=True):
     """One reason not to mail an address. Lifting keeps the row, with who lifted it."""
 
     __tablename__ = "suppression_entries"
-    __table_args__ = (Index("ix_suppression_sender_index", "sender_id", "blind_index"),)
+    __table_args__ = (
+        Index("ix_suppression_sender_index", "sender_id", "blind_index"),
+        Index("ix_suppression_sender_change", "sender_id", "change_version"),
+        # The rows a transaction wrote and has not stamped yet: few at any
+        # time, and found without reading the sender's other rows.
+        Index(
+            "ix_suppression_unstamped",
+            "sender_id",
+            sqlite_where=text("change_version IS NULL"),
+            postgresql_where=text("change_version IS NULL"),
+        ),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     sender_id: str = Field(foreign_key="senders.id", index=True, max_length=36)
@@ -57,6 +68,27 @@ class SuppressionEntry(SQLModel, table=True):
     lifted_by: str | None = Field(default=None, max_length=80)
     # The admin's reason for lifting a complaint or hard bounce by override.
     lift_justification: str | None = Field(default=None, max_length=1000)
+    # The sender's change counter when this row was last written, set at
+    # commit by suppression.changes; None until then. The in-memory screening
+    # index reads the rows changed since the version it was built at.
+    change_version: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class SuppressionChangeCounter(SQLModel, table=True):
+    """One counter per sender, raised by every commit that writes suppression entries.
+
+    The counter row is locked by the raising UPDATE until the commit, so two
+    writers of one sender take versions in commit order: a reader that sees
+    version N has every row stamped N or less.
+    """
+
+    __tablename__ = "suppression_change_counters"
+
+    sender_id: str = Field(foreign_key="senders.id", primary_key=True, max_length=36)
+    version: int = Field(default=0, sa_type=BigInteger)
+    # The version of the last change a delta cannot describe (a deleted row):
+    # an index built before it is rebuilt.
+    rebuild_version: int = Field(default=0, sa_type=BigInteger)
 
 
 class MailingList(SQLModel, table=True):

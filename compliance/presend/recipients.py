@@ -188,7 +188,9 @@ def screen_for_check(
     send removes the recipient.
     """
     basis_lookup = partial(digests_with_basis, at=send_at)
-    options = ScreenOptions(basis_lookup=basis_lookup, list_ids=tuple(list_ids))
+    options = ScreenOptions(
+        basis_lookup=basis_lookup, list_ids=tuple(list_ids), build_index_in_background=True
+    )
     screener = Screener(session, sender_id, indexer, options)
     result = RecipientScreening(positions_shown=positions_shown)
     offset = 0

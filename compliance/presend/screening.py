@@ -88,6 +88,7 @@ def screen_recipients(
         exclude_inactive=body.exclude_inactive,
         basis_lookup=digests_with_basis if body.require_consent else None,
         list_ids=tuple(body.list_ids),
+        build_index_in_background=True,
     )
     return _response(
         screen(session, principal.sender_id, services.indexer, body.recipients, options)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import hmac
+
 import idna
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compliance.core.blind_index import AddressError, BlindIndexer, normalise_address
+from compliance.core.blind_index import (
+    AddressError,
+    BlindIndexer,
+    HmacSha256,
+    normalise_address,
+)
 from compliance.core.keys import KeyRing
 
 KEY_1 = b"k" * 32
@@ -77,3 +84,30 @@ def test_ascii_fast_path_matches_idna(labels: list[str], local: str) -> None:
             normalise_address(f"{local}@{domain}")
         return
     assert normalise_address(f"{local}@{domain}") == f"{local.lower()}@{expected_domain}"
+
+
+@settings(max_examples=500)
+@given(st.binary(min_size=0, max_size=200), st.binary(max_size=300))
+def test_hmac_with_cached_pads_matches_the_standard_library(key: bytes, message: bytes) -> None:
+    # Keys longer than the 64-byte block are hashed first (RFC 2104 section 2).
+    assert HmacSha256(key).digest(message) == hmac.digest(key, message, "sha256")
+
+
+def test_raw_digests_match_the_hex_indexes() -> None:
+    rotated = BlindIndexer(KeyRing(b"m" * 32, b"t" * 32, {1: KEY_1, 2: KEY_2}))
+
+    raw = rotated.raw_digests("alice@example.org")
+
+    assert [digest.hex() for digest in raw] == [
+        index.digest for index in rotated.all_versions("alice@example.org")
+    ]
+
+
+def test_batch_digests_keep_the_version_order() -> None:
+    rotated = BlindIndexer(KeyRing(b"m" * 32, b"t" * 32, {1: KEY_1, 2: KEY_2}))
+    addresses = ["alice@example.org", "bob@example.org", "élodie@xn--exmple-cua.fr"]
+
+    flat = rotated.raw_digests_many(addresses)
+
+    assert rotated.version_count == 2
+    assert flat == [digest for address in addresses for digest in rotated.raw_digests(address)]

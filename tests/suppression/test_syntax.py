@@ -7,7 +7,8 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from suppression.syntax import fast_path_valid, is_valid_address
+from compliance.core.blind_index import normalise_address
+from suppression.syntax import fast_normalised, fast_path_valid, is_valid_address
 
 ATEXT = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+/=?^_`{|}~-."
 LABEL = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=70)
@@ -70,3 +71,21 @@ def test_fast_path_arbitrary_text(text: str) -> None:
 def test_syntax_cases(address: str, fast: bool, valid: bool) -> None:
     assert fast_path_valid(address) is fast
     assert is_valid_address(address) is valid
+
+
+@settings(max_examples=2000, suppress_health_check=[HealthCheck.too_slow])
+@given(addresses)
+@example("Alice@Example.ORG")
+@example("a---b@example.com")
+def test_fast_normalised_is_the_blind_index_form(address: str) -> None:
+    normalised = fast_normalised(address)
+    if normalised is not None:
+        assert normalised == normalise_address(address)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["a@ab--cd.com", "a@a---b.com", "a@xn--abc.com", "a" * 65 + "@example.org", "a@b.TEST"],
+)
+def test_fast_path_leaves_reserved_forms_to_the_validator(address: str) -> None:
+    assert fast_normalised(address) is None
