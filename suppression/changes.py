@@ -5,9 +5,10 @@ version of a sender's suppression entries and must learn every entry
 written after it, by any process. Each commit that writes entries raises
 the sender's counter in suppression_change_counters and stamps the rows it
 wrote with the new value. The raising UPDATE locks the counter row until
-the commit, so two writers of one sender take versions in commit order, and
-it runs last, just before the commit, so the lock is held for milliseconds
-and is the last one any transaction takes: no lock cycle can form around it.
+the commit, so two writers of one sender take versions in commit order. It
+runs just before the commit, so the lock is held for milliseconds. It is
+also the last lock any transaction takes, so no lock cycle can form
+around it.
 
 Writes are noticed through SQLAlchemy session events: ORM inserts, updates
 and deletes, and ``session.execute(insert(SuppressionEntry), rows)``. A
@@ -75,9 +76,13 @@ def _note_bulk_writes(state: ORMExecuteState) -> None:
         )
 
     rows = state.parameters
-    batch: Sequence[Mapping[str, Any]] = (
-        rows if isinstance(rows, Sequence) else [rows] if rows is not None else [{}]
-    )
+    batch: Sequence[Mapping[str, Any]]
+    if isinstance(rows, Sequence):
+        batch = rows
+    elif rows is not None:
+        batch = [rows]
+    else:
+        batch = [{}]
     for row in batch:
         sender_id = row.get("sender_id")
         if not isinstance(sender_id, str):

@@ -1,7 +1,7 @@
 """A compact in-memory index of a sender's suppression digests, for screening at scale.
 
 Screening a million addresses by database look-ups costs thousands of
-round trips; this index answers them with array searches instead. It holds,
+round trips, and this index replaces them with array searches. It holds,
 for each active global or list entry, one 64-bit word: the first 60 bits of
 the blind-index digest and a 4-bit code (the reason's rank in
 REASON_PRECEDENCE, plus LIST_FLAG for a list-scoped entry). The words are
@@ -164,9 +164,9 @@ def _bucket_table(words: Words) -> tuple[npt.NDArray[np.int64], int, int]:
 
 
 def _word_column() -> ColumnElement[str]:
-    """The word of a row as 16 hex digits: the digest's first 15, then the code's.
+    """Build the SQL expression of a row's word: 15 hex digits of the digest, then the code's.
 
-    Computed by the database, so that building reads one short string per
+    The database computes it, so that building reads one short string per
     row and converts a whole partition with one bytes.fromhex call.
     """
     is_list = col(SuppressionEntry.scope) == SuppressionScope.LIST.value

@@ -9,8 +9,8 @@ Screening streams: memory grows with the number of distinct addresses
 Suppression is looked up in the database for a short list, and in the
 sender's in-memory digest index (suppression.digest_index) once a screening
 passes ScreenOptions.index_threshold addresses or when the index is warm
-already: the index answers a batch with array searches instead of a round
-trip per 500 addresses. Both give the same answer.
+already. The index replaces a round trip per 500 addresses with array
+searches, and both paths give the same result.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ from suppression.syntax import fast_normalised, is_valid_address
 LOOKUP_CHUNK = 500
 BATCH_SIZE = 5000
 # A screening that reaches this many addresses builds the sender's digest
-# index if no warm one exists: building costs about as much as looking up
-# this many addresses in the database for every 100,000 entries.
+# index if no warm one exists. A build reads every entry of the sender, so
+# it pays off only for long lists.
 INDEX_THRESHOLD = 20_000
 
 # Local parts that name a function, not a person (RFC 2142 and common use).
@@ -214,7 +214,7 @@ class Screener:
 
     @property
     def used_index(self) -> bool:
-        """Whether the digest index answered at least one batch."""
+        """Whether the digest index served at least one batch."""
         return self._index is not None
 
     def screen_batch(self, addresses: Sequence[str]) -> ScreenBatch:
@@ -273,7 +273,7 @@ class Screener:
         return batch
 
     def _count(self, key: str, number: int) -> None:
-        # The API's counts carry no key for a reason that removed nobody.
+        # The API's counts carry no key for a reason with a count of zero.
         if number:
             self.counts[key] += number
 
