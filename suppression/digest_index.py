@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -69,6 +70,10 @@ NO_ENTRY = -1
 # A delta larger than this share of the index rebuilds it instead.
 OVERLAY_SHARE = 0.05
 MIN_OVERLAY_LIMIT = 50_000
+# Memory for the indexes of one process and database: 2 GiB is enough for about
+# 240 million entries.
+# TODO: make the budget a setting; it is a constant for now.
+DEFAULT_MAX_BYTES = 2 << 30
 # Rows read per round trip while building.
 BUILD_PARTITION = 100_000
 LOOKUP_CHUNK = 500
@@ -106,6 +111,11 @@ class DigestIndex:
     @property
     def entries(self) -> int:
         return int(self.words.size)
+
+    @property
+    def size_bytes(self) -> int:
+        """Approximate memory of the index: the arrays, and about 200 bytes per overlay item."""
+        return int(self.words.nbytes + self.offsets.nbytes) + 200 * len(self.overlay)
 
     def lookup(
         self, digests: Sequence[bytes], extra: Mapping[bytes, tuple[int, ...]] | None = None
@@ -283,13 +293,18 @@ def uncommitted_overlay(session: Session, sender_id: str) -> dict[bytes, tuple[i
 
 
 class DigestIndexCache:
-    """The indexes of one database, shared by the threads of a process."""
+    """The indexes of one database, shared by the threads of a process.
 
-    def __init__(self) -> None:
-        self._indexes: dict[str, DigestIndex] = {}
+    The least recently used indexes are dropped when their total size passes
+    ``max_bytes``; a dropped sender's next large screening builds it again.
+    """
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self._indexes: OrderedDict[str, DigestIndex] = OrderedDict()
         self._locks: dict[str, threading.Lock] = {}
         self._building: set[str] = set()
         self._guard = threading.Lock()
+        self._max_bytes = max_bytes
 
     def get(self, session: Session, sender_id: str, *, build: bool) -> DigestIndex | None:
         """Return the sender's index, current as of now; build it only when ``build`` is set."""
@@ -304,8 +319,19 @@ class DigestIndexCache:
                 index = build_index(session, sender_id)
             else:
                 index = refresh_index(session, index)
-            self._indexes[sender_id] = index
+            self._keep(index)
             return index
+
+    def _keep(self, index: DigestIndex) -> None:
+        with self._guard:
+            self._indexes[index.sender_id] = index
+            self._indexes.move_to_end(index.sender_id)
+            total = sum(kept.size_bytes for kept in self._indexes.values())
+            # The index just stored stays, even alone over the budget.
+            while total > self._max_bytes and len(self._indexes) > 1:
+                _, dropped = self._indexes.popitem(last=False)
+                total -= dropped.size_bytes
+                log.info("suppression.index_dropped", sender_id=dropped.sender_id)
 
     def build_in_background(self, engine: Engine, sender_id: str) -> None:
         """Start building the sender's index in a thread, unless it exists or is being built.

@@ -21,7 +21,9 @@ from suppression.digest_index import (
     LIST_FLAG,
     NO_ENTRY,
     DigestIndex,
+    DigestIndexCache,
     _bucket_table,
+    build_index,
     cache_for,
     entry_code,
 )
@@ -354,3 +356,22 @@ def test_background_build_leaves_the_request_on_the_database(
     # The first screening may or may not find the index: the thread can win the race.
     assert second.used_index
     assert first_batch.kept == second_batch.kept == ["fresh@example.org"]
+
+
+def test_cache_drops_the_least_recently_used_index(engine: Engine) -> None:
+    with Session(engine) as session:
+        senders = [create_sender(session, f"Sender {number}").id for number in range(3)]
+        session.commit()
+    for sender in senders:
+        with Session(engine) as session:
+            suppress(session, sender, "reader@example.org")
+            session.commit()
+    with Session(engine) as session:
+        # The three indexes have the same size; the budget holds two.
+        one = build_index(session, senders[0]).size_bytes
+        cache = DigestIndexCache(max_bytes=2 * one)
+        for sender in senders:
+            cache.get(session, sender, build=True)
+        kept = [cache.get(session, sender, build=False) is not None for sender in senders]
+
+    assert kept == [False, True, True]
