@@ -2,35 +2,33 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
 from jinja2 import Environment
 from sqlalchemy import Engine
-from sqlmodel import Session
 
+from compliance.background import BackgroundLoops
 from compliance.core import api_keys
 from compliance.core.blind_index import BlindIndexer
 from compliance.core.context import Services
 from compliance.core.csrf import CsrfGuard
 from compliance.core.db import make_engine
-from compliance.core.dkim_signing import load_dkim_signer
 from compliance.core.errors import install_error_handlers
 from compliance.core.fingerprint import ClientFingerprinter
+from compliance.core.gauges import outbox_gauges
 from compliance.core.i18n import make_jinja_environment
 from compliance.core.keys import load_keyring
 from compliance.core.keystore import KeyStore
 from compliance.core.logging import configure_logging
 from compliance.core.mail import make_transport
 from compliance.core.middleware import RequestContextMiddleware
-from compliance.core.outbox import OutboxWorker, PermanentFailure
+from compliance.core.operations import operations_router
 from compliance.core.ratelimit import RateLimiter
 from compliance.core.settings import Settings, get_settings
 from compliance.core.signing import StatementSigner
@@ -49,16 +47,11 @@ from consent import (
 )
 from consent import pages as consent_pages
 from consent import router as consent_router
-from consent.maintenance import run_maintenance
-from consent.service import addresses_for_digests, record_hard_bounce
+from consent.service import addresses_for_digests
 from dsr import intake_router as dsr_intake_router
 from dsr import processors_router
 from dsr import router as dsr_router
-from dsr.closing import on_task_finished
-from dsr.event_purge import run_event_purger
-from dsr.maintenance import run_dsr_maintenance
-from dsr.processor_worker import run_processor_worker
-from dsr.retention import apply_retention
+from dsr.metrics import dsr_gauges
 from suppression import events_router, files_router, lists_router
 from suppression import router as suppression_router
 
@@ -71,20 +64,8 @@ TEMPLATE_DIRS = [
     _ROOT / "dsr" / "templates",
     _ROOT / "compliance" / "reputation" / "templates",
 ]
-
-
-def suppress_refused_recipient(engine: Engine, failure: PermanentFailure) -> None:
-    """Suppress, as a hard bounce, an address that a relay refused with a 5xx at RCPT TO."""
-    if not failure.recipient_refused or not failure.contact_id:
-        return
-    with Session(engine) as session:
-        if record_hard_bounce(session, failure.contact_id, f"outbox:{failure.outbox_id}"):
-            session.commit()
-            log.info(
-                "outbox.recipient_suppressed",
-                outbox_id=failure.outbox_id,
-                contact_id=failure.contact_id,
-            )
+# Read by create_app_from_environment in each uvicorn worker process.
+BACKGROUND_VARIABLE = "SENDGUARD_SERVE_BACKGROUND"
 
 
 @dataclass(frozen=True)
@@ -122,32 +103,16 @@ def open_runtime(settings: Settings, jinja: Environment | None = None) -> Runtim
     return Runtime(engine, keystore_engine, services)
 
 
-async def run_maintenance_forever(engine: Engine, services: Services) -> None:
-    """Run the consent and DSR maintenance every interval, and retention every few hours.
+def create_app_from_environment() -> FastAPI:
+    """Build the application from ``SENDGUARD_*`` variables: the factory of ``serve --workers N``.
 
-    Retention runs once at start-up, then every ``retention_interval_hours``;
-    several processes may run it at once (it skips rows another one holds).
+    uvicorn starts each worker process with an import string, so the CLI
+    passes its choices through the environment: ``BACKGROUND_VARIABLE`` set
+    to ``0`` leaves the background loops to dedicated ``sendguard worker``
+    processes.
     """
-    retention_seconds = services.settings.retention_interval_hours * 3600
-    last_retention: float | None = None
-    while True:
-        try:
-            await asyncio.to_thread(run_maintenance, engine, services)
-            await asyncio.to_thread(run_dsr_maintenance, engine, services)
-        except Exception as error:
-            log.error("maintenance.failed", error_type=type(error).__name__)
-        started = time.monotonic()
-        if last_retention is None or started - last_retention >= retention_seconds:
-            last_retention = started
-            try:
-                await asyncio.to_thread(apply_retention, engine, services)
-            except Exception as error:
-                log.error("retention.failed", error_type=type(error).__name__)
-        await asyncio.sleep(services.settings.maintenance_interval_seconds)
-
-
-def _close_after_processors(services: Services, session: Session, request_id: str) -> None:
-    on_task_finished(session, services, request_id)
+    run_background = os.environ.get(BACKGROUND_VARIABLE, "1") != "0"
+    return create_app(get_settings(), run_worker=run_background)
 
 
 def create_app(
@@ -163,55 +128,21 @@ def create_app(
         runtime = open_runtime(settings, app.state.jinja)
         engine, keystore_engine = runtime.engine, runtime.keystore_engine
         services = runtime.services
-        keystore, transport = services.keystore, services.transport
         app.state.engine = engine
         app.state.services = services
 
-        worker_task: asyncio.Task[None] | None = None
-        maintenance_task: asyncio.Task[None] | None = None
-        processor_task: asyncio.Task[None] | None = None
-        purge_task: asyncio.Task[None] | None = None
+        loops: BackgroundLoops | None = None
         if run_worker:
-            worker = OutboxWorker(
-                engine,
-                keystore,
-                transport,
-                settings.outbox_poll_seconds,
-                settings.outbox_max_attempts,
-                on_permanent_failure=partial(suppress_refused_recipient, engine),
-                dkim=load_dkim_signer(settings),
-            )
-            app.state.outbox_worker = worker
-            worker_task = asyncio.create_task(worker.run())
-            maintenance_task = asyncio.create_task(run_maintenance_forever(engine, services))
-            # Processors (GDPR Art. 19) are notified of erasures and objections, and
-            # the last response closes the request and signs its certificate.
-            processor_task = asyncio.create_task(
-                run_processor_worker(
-                    engine,
-                    services,
-                    on_final=partial(_close_after_processors, services),
-                    poll_seconds=settings.outbox_poll_seconds,
-                )
-            )
-            # Erasures of subjects with a long event history finish here.
-            purge_task = asyncio.create_task(
-                run_event_purger(engine, services, settings.outbox_poll_seconds)
-            )
+            loops = BackgroundLoops(engine, services)
+            app.state.outbox_worker = loops.outbox
+            loops.start()
         log.info("app.started", env=settings.env.value, worker=run_worker)
         try:
             yield
         finally:
-            for task in (worker_task, maintenance_task, processor_task, purge_task):
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-            if run_worker:
-                # A cancelled task does not stop the thread it started with
-                # asyncio.to_thread: wait for those threads, so that none is
-                # still in a transaction when the engines are disposed below.
-                await asyncio.get_running_loop().shutdown_default_executor()
+            # uvicorn has let the requests in flight finish before this runs.
+            if loops is not None:
+                await loops.stop()
             engine.dispose()
             keystore_engine.dispose()
             log.info("app.stopped")
@@ -264,5 +195,7 @@ def create_app(
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    app.include_router(operations_router(settings, [outbox_gauges, dsr_gauges]))
 
     return app

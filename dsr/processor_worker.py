@@ -12,7 +12,9 @@ the copy (at-least-once delivery, as in the email outbox).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -85,16 +87,23 @@ def drain_processor_tasks(
     now: datetime | None = None,
     limit: int = DEFAULT_BATCH_SIZE,
     client: OutboundClient | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
     """Run up to ``limit`` due tasks once; return how many were claimed.
 
     ``on_final(session, request_id)`` runs in the transaction that makes a
     task SUCCEEDED or DEAD, once per task. If it raises, that transaction
-    rolls back and the task is called again after its lease ends.
+    rolls back and the task is called again after its lease ends. Once
+    ``stop`` is set, the tasks not yet called are released for another
+    worker to claim at once.
     """
     client = client or OutboundClient(services.settings)
     jobs = _claim(engine, services, now or utcnow(), limit)
-    for job in jobs:
+    for position, job in enumerate(jobs):
+        if stop is not None and stop.is_set():
+            _release(engine, [pending.task for pending in jobs[position:]])
+            break
+
         moment = now or utcnow()
         result = _run(client, services, job, moment)
         try:
@@ -140,6 +149,27 @@ def _claim(engine: Engine, services: Services, now: datetime, limit: int) -> lis
             jobs.append(_Job(task, processor, request))
     # The rows are detached now; their values are those just committed.
     return jobs
+
+
+def _release(engine: Engine, tasks: list[ProcessorTask]) -> None:
+    """End the claims of tasks that were not called, with their attempt uncounted.
+
+    The same conditions as in :func:`_record` keep a task that another
+    worker claimed after this lease ended unchanged.
+    """
+    with transaction(engine) as session:
+        for task in tasks:
+            session.connection().execute(
+                update(ProcessorTask)
+                .where(
+                    col(ProcessorTask.id) == task.id,
+                    col(ProcessorTask.status) == TaskStatus.PENDING,
+                    col(ProcessorTask.attempts) == task.attempts,
+                    col(ProcessorTask.claimed_until) == task.claimed_until,
+                )
+                .values(claimed_until=None, attempts=task.attempts - 1)
+            )
+    log.info("processor_task.claims_released", count=len(tasks))
 
 
 def _run(client: OutboundClient, services: Services, job: _Job, now: datetime) -> CallResult:
@@ -252,20 +282,31 @@ def _log_result(job: _Job, result: CallResult, values: dict[str, object]) -> Non
 async def run_processor_worker(
     engine: Engine, services: Services, on_final: FinalHook, poll_seconds: float
 ) -> None:
-    """Drain the processor queue every ``poll_seconds``, for ``sendguard serve``."""
+    """Drain the processor queue every ``poll_seconds``, for ``serve`` and ``worker``.
+
+    On cancellation the call in flight finishes and the rest of the batch
+    is released before this returns.
+    """
     log.info("processor_worker.started")
-    try:
-        while True:
+    stop = threading.Event()
+    while True:
+        work = asyncio.ensure_future(
+            asyncio.to_thread(drain_processor_tasks, engine, services, on_final=on_final, stop=stop)
+        )
+        try:
             try:
-                claimed = await asyncio.to_thread(
-                    drain_processor_tasks, engine, services, on_final=on_final
-                )
+                claimed = await asyncio.shield(work)
+            except asyncio.CancelledError:
+                raise
             except Exception as error:
                 log.error("processor_worker.batch_failed", error_type=type(error).__name__)
                 claimed = 0
             # A full batch suggests more tasks are due: drain again at once.
             if claimed < DEFAULT_BATCH_SIZE:
                 await asyncio.sleep(poll_seconds)
-    except asyncio.CancelledError:
-        log.info("processor_worker.stopped")
-        raise
+        except asyncio.CancelledError:
+            stop.set()
+            with contextlib.suppress(Exception):
+                await work
+            log.info("processor_worker.stopped")
+            raise

@@ -56,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Commands print their results on stdout; log events go to stderr, and
-    # only warnings and errors unless the command is `serve`.
-    configure_logging("INFO" if args.command == "serve" else "WARNING")
+    # only warnings and errors unless the command is `serve` or `worker`.
+    configure_logging("INFO" if args.command in ("serve", "worker") else "WARNING")
     try:
         settings = get_settings()
     except ValueError as error:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session
@@ -17,6 +20,10 @@ EXIT_OK = 0
 EXIT_BLOCKED = 1
 EXIT_USAGE = 2
 EXIT_CANNOT_RUN = 3
+
+# The PostgreSQL advisory lock key that serialises migrations, so that
+# several processes of a fleet can start at once ("sgmigrat" in ASCII).
+MIGRATION_LOCK_KEY = 0x73676D6967726174
 
 
 class CannotRun(Exception):
@@ -32,12 +39,46 @@ def migrate_database(settings: Settings) -> None:
     from compliance import migrate
 
     try:
-        migrate.upgrade(settings.resolved_database_url)
+        with _migration_lock(settings.resolved_database_url):
+            migrate.upgrade(settings.resolved_database_url)
     except (OperationalError, SQLAlchemyError) as error:
         raise CannotRun(
             f"cannot migrate the database ({type(error).__name__}); check "
             "SENDGUARD_DATABASE_URL and that the server is up"
         ) from None
+
+
+@contextmanager
+def _migration_lock(url: str) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock while migrating; nothing on SQLite.
+
+    Without it, two processes starting together could both try to create
+    the same tables. The second one waits, then finds the schema current.
+    """
+    if make_url(url).get_backend_name() != "postgresql":
+        yield
+        return
+
+    from compliance.core import db
+
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
+                connection.commit()
+    finally:
+        engine.dispose()
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
 
 
 def redact(url: str) -> str:

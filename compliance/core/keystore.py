@@ -58,6 +58,11 @@ class KeyStore:
         self._engine = engine
         self._wrapper = AESGCM(master_key)
 
+    @property
+    def engine(self) -> Engine:
+        """The key store's engine, for the readiness probe."""
+        return self._engine
+
     def create_schema(self) -> None:
         # TODO: give the key store Alembic migrations once its schema changes.
         _metadata.create_all(self._engine)

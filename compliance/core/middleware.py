@@ -12,6 +12,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from compliance.core.i18n import N_, negotiate_locale, translate
+from compliance.core.metrics import observe_request
 
 log = structlog.get_logger(__name__)
 
@@ -54,11 +55,13 @@ class RequestContextMiddleware:
             # PostgreSQL text cannot hold NUL; no id or parameter contains one.
             detail = translate(lang, N_("The request URL contains a NUL character; remove it."))
             await _send_json(send, 400, {"error": "invalid_input", "detail": detail}, request_id)
+            observe_request(scope.get("method", ""), "unmatched", 400, 0.0)
             return
 
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._send_too_large(scope, send, lang, request_id)
+            observe_request(scope.get("method", ""), "unmatched", 413, 0.0)
             return
 
         received = 0
@@ -113,19 +116,27 @@ class RequestContextMiddleware:
                     )
                 else:
                     await _send_html(send, 500, detail, lang, request_id)
+            observe_request(
+                scope.get("method", ""),
+                route_template(scope),
+                status_code if started else 500,
+                time.perf_counter() - started_at,
+            )
             return
 
         if too_large and not started:
             await self._send_too_large(scope, send, lang, request_id)
             status_code = 413
 
+        duration = time.perf_counter() - started_at
         log.info(
             "request.completed",
             method=scope.get("method", ""),
             route=route_template(scope),
             status=status_code,
-            duration_ms=round((time.perf_counter() - started_at) * 1000, 1),
+            duration_ms=round(duration * 1000, 1),
         )
+        observe_request(scope.get("method", ""), route_template(scope), status_code, duration)
 
     async def _send_too_large(self, scope: Scope, send: Send, lang: str, request_id: str) -> None:
         detail = translate(

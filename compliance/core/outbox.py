@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +23,7 @@ from compliance.core.db import is_postgresql, transaction
 from compliance.core.dkim_signing import DkimSigner
 from compliance.core.keystore import KeyStore, decrypt_bytes, encrypt_bytes
 from compliance.core.mail import SMTP_TIMEOUT_SECONDS, MailTransport, TransportError
+from compliance.core.metrics import OUTBOX_SENT, record_job_failure, record_outbox_failure
 from compliance.core.models import OutboxMessage, OutboxStatus, utcnow
 
 log = structlog.get_logger(__name__)
@@ -120,7 +122,7 @@ FailureHook = Callable[[PermanentFailure], None]
 
 
 class OutboxWorker:
-    """Send due outbox rows; runs as a task inside ``sendguard serve``."""
+    """Send due outbox rows; runs as a task of ``sendguard serve`` or ``sendguard worker``."""
 
     def __init__(
         self,
@@ -131,6 +133,7 @@ class OutboxWorker:
         max_attempts: int,
         on_permanent_failure: FailureHook | None = None,
         dkim: DkimSigner | None = None,
+        lease: timedelta = CLAIM_LEASE,
     ) -> None:
         self._engine = engine
         self._keystore = keystore
@@ -139,27 +142,48 @@ class OutboxWorker:
         self._max_attempts = max_attempts
         self._on_permanent_failure = on_permanent_failure
         self._dkim = dkim
+        self._lease = lease
         self._wake = asyncio.Event()
+        # Set from the event loop, read by the sending thread between two messages.
+        self._stopping = threading.Event()
 
     def wake(self) -> None:
         self._wake.set()
 
+    def request_stop(self) -> None:
+        """Make the batch in flight stop after its current message and release the rest."""
+        self._stopping.set()
+
     async def run(self) -> None:
+        """Send batches until cancelled.
+
+        On cancellation the batch in flight stops after its current message,
+        releases the rows it claimed but did not send, and only then does this
+        return, so that the caller never disposes of the engine under a send.
+        """
         log.info("outbox.worker_started", transport=self._transport.describe())
-        try:
-            while True:
+        self._stopping.clear()
+        while True:
+            work = asyncio.ensure_future(asyncio.to_thread(self.process_batch))
+            try:
                 try:
-                    sent = await asyncio.to_thread(self.process_batch)
+                    sent = await asyncio.shield(work)
+                except asyncio.CancelledError:
+                    raise
                 except Exception as error:
                     log.error("outbox.batch_failed", error_type=type(error).__name__)
+                    record_job_failure("outbox_batch")
                     sent = 0
                 if sent < BATCH_SIZE:
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
-        except asyncio.CancelledError:
-            log.info("outbox.worker_stopped")
-            raise
+            except asyncio.CancelledError:
+                self.request_stop()
+                with contextlib.suppress(Exception):
+                    await work
+                log.info("outbox.worker_stopped")
+                raise
 
     def process_batch(self) -> int:
         """Send up to one batch of due messages; return how many were handled.
@@ -168,26 +192,33 @@ class OutboxWorker:
         is sent (on SQLite an open write transaction blocks every sign-up):
         claim the batch and commit, send with no transaction open, then
         record the outcomes in one short transaction. A claim pushes the
-        row's next attempt CLAIM_LEASE ahead, so no other worker picks it
+        row's next attempt one lease ahead, so no other worker picks it
         up meanwhile. If the process dies after sending and before
         recording, the row is sent again once the lease expires: at least
-        once, as when the batch was sent inside its transaction, and the
-        fixed Message-ID lets receivers drop the copy.
+        once, and the fixed Message-ID lets receivers drop the copy. Each
+        outcome is recorded right after its send, so a worker killed
+        mid-batch repeats at most the one message it was sending.
+
+        When the worker is stopping, the rows not yet sent are released
+        for another worker to claim at once.
         """
         rows = self._claim()
-        results: list[tuple[OutboxMessage, PermanentFailure | None]] = []
-        for row in rows:
-            try:
-                results.append((row, self._send_one(row)))
-            except Exception as error:
-                # Record the rows sent so far, or they would be sent again;
-                # this one stays claimed and is retried when its lease ends.
-                log.error("outbox.send_failed", outbox_id=row.id, error_type=type(error).__name__)
-        failures = self._record(results)
+        for position, row in enumerate(rows):
+            if self._stopping.is_set():
+                self._release(rows[position:])
+                break
 
-        # After the commit, so that the hook's own transaction reads the dead rows.
-        for failure in failures:
-            self._report(failure)
+            try:
+                outcome = self._send_one(row)
+            except Exception as error:
+                # This row stays claimed and is retried when its lease ends.
+                log.error("outbox.send_failed", outbox_id=row.id, error_type=type(error).__name__)
+                record_job_failure("outbox_send")
+                continue
+
+            # After the commit, so that the hook's own transaction reads the dead row.
+            for failure in self._record([(row, outcome)]):
+                self._report(failure)
         return len(rows)
 
     def _claim(self) -> list[OutboxMessage]:
@@ -210,10 +241,30 @@ class OutboxWorker:
             rows = list(session.exec(query).all())
             for row in rows:
                 row.attempts += 1
-                row.next_attempt_at = now + CLAIM_LEASE
+                row.next_attempt_at = now + self._lease
                 session.add(row)
         # The rows are detached now: the send step changes them without a session.
         return rows
+
+    def _release(self, rows: list[OutboxMessage]) -> None:
+        """Give back claimed rows that were not sent, due at once and with the attempt uncounted.
+
+        Only rows this worker still holds change: a row whose lease ended
+        and that another worker claimed since has a higher attempt count.
+        """
+        now = utcnow()
+        with transaction(self._engine) as session:
+            for row in rows:
+                session.connection().execute(
+                    update(OutboxMessage)
+                    .where(
+                        col(OutboxMessage.id) == row.id,
+                        col(OutboxMessage.status) == OutboxStatus.PENDING,
+                        col(OutboxMessage.attempts) == row.attempts,
+                    )
+                    .values(attempts=row.attempts - 1, next_attempt_at=now)
+                )
+        log.info("outbox.claims_released", count=len(rows))
 
     def _record(
         self, results: list[tuple[OutboxMessage, PermanentFailure | None]]
@@ -278,6 +329,7 @@ class OutboxWorker:
             self._transport.send(raw, row.id)
         except TransportError as error:
             row.last_error = str(error)
+            record_outbox_failure("permanent" if error.permanent else "temporary")
             if error.permanent:
                 row.status = OutboxStatus.DEAD
                 log.warning(
@@ -303,5 +355,6 @@ class OutboxWorker:
 
         row.status = OutboxStatus.SENT
         row.sent_at = utcnow()
+        OUTBOX_SENT.inc()
         log.info("outbox.sent", outbox_id=row.id, kind=row.kind, sender_id=row.sender_id)
         return None

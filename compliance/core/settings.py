@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     default_locale: str = "fr"
 
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # When set, GET /metrics requires the header "Authorization: Bearer
+    # <token>". Unset, /metrics is open: restrict it at the reverse proxy.
+    metrics_token: SecretStr | None = None
+    # GET /readyz returns 503 when its database checks take longer than this (seconds).
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     # Double opt-in links expire after this many hours (7 days); unconfirmed
     # sign-ups are purged once their link has expired (data minimisation).
     confirmation_ttl_hours: int = Field(default=168, gt=0)
@@ -96,6 +101,12 @@ class Settings(BaseSettings):
     subscribe_rate_per_minute: int = Field(default=20, gt=0)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_max_attempts: int = Field(default=8, gt=0)
+    # How long a claimed outbox row stays out of other workers' claims. It must
+    # be longer than a batch of 20 sends can take (each send is bounded by the
+    # 30 s SMTP timeout), or a slow batch can be claimed and sent twice. A
+    # worker that stops cleanly releases its claims at once, so the lease only
+    # delays the rows of a worker that died.
+    outbox_lease_seconds: float = Field(default=1200.0, gt=0)
 
     # Bounce policy: a soft bounce becomes a confirmed failure (suppressed as a
     # hard bounce) after this many failed sends within the window; a later
@@ -184,6 +195,8 @@ class Settings(BaseSettings):
             reject_placeholder(f"SENDGUARD_{name.upper()}", value.get_secret_value())
         if self.master_key_file is None:
             raise ValueError("SENDGUARD_MASTER_KEY_FILE is required in production")
+        if self.metrics_token is not None:
+            reject_placeholder("SENDGUARD_METRICS_TOKEN", self.metrics_token.get_secret_value())
         # Outbound calls to processors must not reach internal services (SSRF).
         if self.processor_allow_http or self.processor_allow_private_networks:
             raise ValueError(

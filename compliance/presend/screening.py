@@ -6,12 +6,15 @@ package's basis look-up, which the suppression package may not import.
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from compliance.core.auth import Principal, require_roles
 from compliance.core.context import AppServices
 from compliance.core.db import DbSession
+from compliance.core.metrics import observe_screening
 from compliance.core.models import Role
 from compliance.core.validation import ApiModel
 from consent.evidence import digests_with_basis
@@ -90,9 +93,10 @@ def screen_recipients(
         list_ids=tuple(body.list_ids),
         build_index_in_background=True,
     )
-    return _response(
-        screen(session, principal.sender_id, services.indexer, body.recipients, options)
-    )
+    started = time.perf_counter()
+    result = screen(session, principal.sender_id, services.indexer, body.recipients, options)
+    observe_screening(len(result.kept), len(result.removed), time.perf_counter() - started)
+    return _response(result)
 
 
 @router.post("/screen/recheck", response_model=ScreenResponse, response_model_exclude_none=True)

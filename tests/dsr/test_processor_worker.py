@@ -307,3 +307,23 @@ def test_enqueue_rejects_unknown_action(runtime: Runtime, fake: FakeProcessors) 
 
         with pytest.raises(ValueError, match="rectification"):
             processors.enqueue_tasks(session, request, "rectification")
+
+
+def test_stop_releases_unstarted_tasks(runtime: Runtime, fake: FakeProcessors) -> None:
+    _, task_id = queue_webhook_task(runtime, fake)
+    stop = threading.Event()
+    stop.set()
+
+    claimed = drain_processor_tasks(
+        runtime.engine, runtime.services, on_final=FinalCalls(), stop=stop
+    )
+
+    task = load_task(runtime, task_id)
+    assert claimed == 1
+    assert fake.requests == []
+    assert task.status == TaskStatus.PENDING
+    assert task.attempts == 0
+    assert task.claimed_until is None
+    # Released, the task is due again for the next worker at once.
+    assert drain(runtime, FinalCalls(), utcnow()) == 1
+    assert load_task(runtime, task_id).status == TaskStatus.SUCCEEDED

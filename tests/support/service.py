@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -55,6 +55,7 @@ class ServeProcess:
         settings: Mapping[str, str] | None = None,
         port: int | None = None,
         serve_command: list[str] | None = None,
+        serve_args: Sequence[str] = (),
     ) -> None:
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -77,6 +78,8 @@ class ServeProcess:
         # A caller may wrap the server (a profiler, for example); the
         # default is the installed console script.
         self._command = serve_command or [str(BIN / "sendguard")]
+        # Options after --host and --port, for example ["--workers", "2"].
+        self._serve_args = list(serve_args)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -94,7 +97,15 @@ class ServeProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log_file:
             self._process = subprocess.Popen(
-                [*self._command, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                [
+                    *self._command,
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    *self._serve_args,
+                ],
                 env=self.env,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
