@@ -11,8 +11,8 @@ plus a bucket table of about 4 MB that narrows each search to a few words.
 
 Exactness, across processes: the index is built at one version of the
 sender's change counter (suppression.changes). Before each use it reads the
-counter; the digests of rows stamped since then are read again in full and
-kept in an overlay, keyed by the whole digest, that overrides the words.
+counter. The digests of rows stamped since then are read again in full into
+an overlay, keyed by the whole digest, which overrides the words.
 A row deleted since the build, or a counter lower than the build's (a
 restored database), forces a rebuild. Rows this session wrote and has not
 committed yet have no version: they go to an overlay for this screening only,
@@ -20,8 +20,8 @@ so a rolled-back write never enters the shared index.
 
 Two digests that share their first 60 bits share a word: the other address
 is then reported as suppressed too. The odds are n*m/2**60 for n entries
-and m addresses (about 1 in 100,000 for ten million entries and a million
-addresses); the error can only keep mail from being sent, never send mail
+and m addresses, about 1 in 100,000 for ten million entries and a million
+addresses. The error can only keep mail from being sent, never send mail
 to a suppressed address.
 """
 

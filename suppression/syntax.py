@@ -13,12 +13,13 @@ import re
 
 from email_validator import EmailNotValidError, validate_email
 
-# RFC 5322 dot-atom local part of at most 64 octets (RFC 5321 4.5.3.1);
-# hostname labels of RFC 1123, none with "--" in the third and fourth
-# positions, which IDNA 2008 reserves ("xn--" and others) and only the slow
-# path can check; a letter-only top-level label, because email-validator
-# rejects all-numeric ones. One pattern, because each extra Python step
-# costs as much as the match on a million addresses.
+# The local part is an RFC 5322 dot-atom of at most 64 octets (RFC 5321
+# 4.5.3.1). Host labels follow RFC 1123, and none may have "--" in the third
+# and fourth positions, because IDNA 2008 reserves those ("xn--" and others)
+# and only the slow path can check them. The top-level label has letters
+# only, because email-validator rejects all-numeric ones. It is one pattern
+# because each extra Python step costs as much as the match on a million
+# addresses.
 _FAST = re.compile(
     r"(?=[^@]{1,64}@)"
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"

@@ -1,4 +1,4 @@
-"""The in-memory digest index gives the database's answer, whatever was written since its build."""
+"""The in-memory digest index returns what the database returns, whatever changed since."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def outcome(
     return (result.kept, result.removed, result.counts)
 
 
-def test_index_and_database_agree_on_every_kind_of_entry(engine: Engine, sender_id: str) -> None:
+def test_index_matches_database_for_all_entries(engine: Engine, sender_id: str) -> None:
     with Session(engine) as session:
         suppress(session, sender_id, "unsub@example.org")
         suppress(session, sender_id, "both@example.org")
@@ -275,7 +275,7 @@ def digest(prefix: int, tail: bytes) -> bytes:
     return prefix.to_bytes(8, "big") + tail.ljust(24, b"\0")
 
 
-def test_lookup_finds_the_strongest_code_and_global_before_list() -> None:
+def test_lookup_returns_strongest_global_code() -> None:
     shared = 0x1234_5678_9ABC_DEF0
     unsubscribe = entry_code(SuppressionReason.UNSUBSCRIBE.value, "global")
     complaint_on_list = entry_code(SuppressionReason.COMPLAINT.value, "list")
@@ -287,7 +287,7 @@ def test_lookup_finds_the_strongest_code_and_global_before_list() -> None:
     assert complaint_on_list & LIST_FLAG
 
 
-def test_overlay_of_one_digest_never_clears_a_colliding_one() -> None:
+def test_overlay_keeps_colliding_digest_suppressed() -> None:
     # Two digests with the same first 60 bits share a word; lifting one of
     # them must leave the other suppressed.
     shared = 0xAAAA_BBBB_CCCC_DDD0
@@ -314,7 +314,7 @@ def test_lookup_matches_a_sorted_search_on_random_words() -> None:
     assert ((codes[500:] != NO_ENTRY) == expected_absent).all()
 
 
-def test_an_entry_committed_without_a_flush_is_stamped(engine: Engine, sender_id: str) -> None:
+def test_stamp_covers_unflushed_entry(engine: Engine, sender_id: str) -> None:
     with Session(engine) as session:
         session.add(
             SuppressionEntry(
@@ -367,7 +367,7 @@ def test_cache_drops_the_least_recently_used_index(engine: Engine) -> None:
             suppress(session, sender, "reader@example.org")
             session.commit()
     with Session(engine) as session:
-        # The three indexes have the same size; the budget holds two.
+        # The three indexes have the same size, and the budget fits two.
         one = build_index(session, senders[0]).size_bytes
         cache = DigestIndexCache(max_bytes=2 * one)
         for sender in senders:
