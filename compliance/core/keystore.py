@@ -25,11 +25,14 @@ from sqlalchemy import (
     delete,
     insert,
     select,
+    text,
 )
 
 from compliance.core.db import read_only, sqlite_writer
 
 NONCE_BYTES = 12
+# "sgkeysto" in ASCII: the advisory lock that serialises schema creation.
+SCHEMA_LOCK_KEY = 0x73676B657973746F
 
 _metadata = MetaData()
 data_keys = Table(
@@ -65,7 +68,16 @@ class KeyStore:
 
     def create_schema(self) -> None:
         # TODO: give the key store Alembic migrations once its schema changes.
-        _metadata.create_all(self._engine)
+        with self._engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Several processes of a fleet start together (uvicorn
+                # workers, `sendguard worker`); without the lock two of them
+                # can both see no table and one fails on CREATE TABLE. The
+                # lock ends with this transaction.
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY}
+                )
+            _metadata.create_all(connection)
 
     def create_key(self, contact_id: str) -> bytes:
         key = AESGCM.generate_key(bit_length=256)
