@@ -29,8 +29,9 @@ from compliance.core.logging import configure_logging
 from compliance.core.mail import make_transport
 from compliance.core.middleware import RequestContextMiddleware
 from compliance.core.operations import operations_router
-from compliance.core.ratelimit import RateLimiter
-from compliance.core.settings import Settings, get_settings
+from compliance.core.ratelimit import MemoryRateLimiter, RateLimiter
+from compliance.core.ratelimit_db import DatabaseRateLimits
+from compliance.core.settings import RateLimitStore, Settings, get_settings
 from compliance.core.signing import StatementSigner
 from compliance.core.tokens import TokenSigner
 from compliance.presend import domains as domains_router
@@ -73,10 +74,14 @@ class Runtime:
     engine: Engine
     keystore_engine: Engine
     services: Services
+    # The database store of rate limits, with its own engine; None with the memory store.
+    rate_limits: DatabaseRateLimits | None = None
 
     def dispose(self) -> None:
         self.engine.dispose()
         self.keystore_engine.dispose()
+        if self.rate_limits is not None:
+            self.rate_limits.dispose()
 
 
 def open_runtime(settings: Settings, jinja: Environment | None = None) -> Runtime:
@@ -84,15 +89,32 @@ def open_runtime(settings: Settings, jinja: Environment | None = None) -> Runtim
     engine = make_engine(settings.resolved_database_url)
     keystore_engine = make_engine(settings.resolved_keystore_url)
     keyring = load_keyring(settings)
-    keystore = KeyStore(keystore_engine, keyring.master_key)
+    keystore = KeyStore(keystore_engine, keyring.master_key, keyring.previous_master_keys)
     keystore.create_schema()
+    rate_limits = None
+    if settings.resolved_rate_limit_store is RateLimitStore.DATABASE:
+        rate_limits = DatabaseRateLimits(settings.resolved_database_url, keyring.master_key)
+
+    def limiter(scope: str, limit: int, window_seconds: int) -> RateLimiter:
+        if rate_limits is None:
+            return MemoryRateLimiter(limit, window_seconds)
+        return rate_limits.limiter(scope, limit, window_seconds)
+
     services = Services(
         settings=settings,
         keystore=keystore,
         indexer=BlindIndexer(keyring),
-        tokens=TokenSigner(keyring.token_secret),
+        tokens=TokenSigner(keyring.token_secret, keyring.previous_token_secrets),
         jinja=jinja or make_jinja_environment(TEMPLATE_DIRS),
-        subscribe_limiter=RateLimiter(settings.subscribe_rate_per_minute, 60.0),
+        subscribe_limiter=limiter("subscribe", settings.subscribe_rate_per_minute, 60),
+        login_limiter=limiter(
+            "dashboard-login", dashboard.LOGIN_ATTEMPTS, dashboard.LOGIN_WINDOW_SECONDS
+        ),
+        dsr_subject_limiter=limiter(
+            "dsr-subject",
+            dsr_intake_router.CODES_PER_SUBJECT,
+            dsr_intake_router.CODES_PER_SUBJECT_WINDOW_SECONDS,
+        ),
         transport=make_transport(settings.smtp_url, settings.resolved_outbox_dir),
         signer=StatementSigner(keyring.master_key),
         fingerprints=ClientFingerprinter(keyring.master_key),
@@ -100,7 +122,7 @@ def open_runtime(settings: Settings, jinja: Environment | None = None) -> Runtim
             keyring.master_key, secure_cookie=settings.public_url.startswith("https://")
         ),
     )
-    return Runtime(engine, keystore_engine, services)
+    return Runtime(engine, keystore_engine, services, rate_limits)
 
 
 def create_app_from_environment() -> FastAPI:
@@ -126,7 +148,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = open_runtime(settings, app.state.jinja)
-        engine, keystore_engine = runtime.engine, runtime.keystore_engine
+        engine = runtime.engine
         services = runtime.services
         app.state.engine = engine
         app.state.services = services
@@ -143,8 +165,7 @@ def create_app(
             # uvicorn has let the requests in flight finish before this runs.
             if loops is not None:
                 await loops.stop()
-            engine.dispose()
-            keystore_engine.dispose()
+            runtime.dispose()
             log.info("app.stopped")
 
     app = FastAPI(

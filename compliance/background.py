@@ -21,7 +21,9 @@ from sqlmodel import Session
 
 from compliance.core.context import Services
 from compliance.core.dkim_signing import load_dkim_signer
+from compliance.core.metrics import record_job_failure
 from compliance.core.outbox import OutboxWorker, PermanentFailure
+from compliance.core.ratelimit_db import purge_expired_windows
 from consent.maintenance import run_maintenance
 from consent.service import record_hard_bounce
 from dsr.closing import on_task_finished
@@ -48,7 +50,7 @@ def suppress_refused_recipient(engine: Engine, failure: PermanentFailure) -> Non
 
 
 async def run_maintenance_forever(engine: Engine, services: Services) -> None:
-    """Run the consent and DSR maintenance every interval, and retention every few hours.
+    """Run the maintenance and the rate-limit purge every interval, and retention every few hours.
 
     Retention runs once at start-up, then every ``retention_interval_hours``;
     several processes may run it at once (it skips rows another one holds).
@@ -63,6 +65,13 @@ async def run_maintenance_forever(engine: Engine, services: Services) -> None:
             await asyncio.to_thread(run_dsr_maintenance, engine, services)
         except Exception as error:
             log.error("maintenance.failed", error_type=type(error).__name__)
+            record_job_failure("maintenance")
+        try:
+            # The memory store writes no windows, so with it this deletes nothing.
+            await asyncio.to_thread(purge_expired_windows, engine)
+        except Exception as error:
+            log.error("ratelimit.purge_failed", error_type=type(error).__name__)
+            record_job_failure("ratelimit_purge")
         started = time.monotonic()
         if last_retention is None or started - last_retention >= retention_seconds:
             last_retention = started
@@ -70,6 +79,7 @@ async def run_maintenance_forever(engine: Engine, services: Services) -> None:
                 await asyncio.to_thread(apply_retention, engine, services)
             except Exception as error:
                 log.error("retention.failed", error_type=type(error).__name__)
+                record_job_failure("retention")
         await asyncio.sleep(services.settings.maintenance_interval_seconds)
 
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from compliance.core.client_address import client_address
 from compliance.core.context import AppServices, Services
 from compliance.core.db import DbSession
 from compliance.core.errors import RateLimited
@@ -315,8 +316,7 @@ async def magic_link(
     lang = page_locale(request, services, None)
     if not services.csrf.check(request, form.get("csrf")):
         return _csrf_failed(request, services, lang)
-    client_ip = request.client.host if request.client else "unknown"
-    if not services.subscribe_limiter.allow(f"magic:{client_ip}"):
+    if not services.subscribe_limiter.allow(f"magic:{client_address(request)}"):
         raise RateLimited(
             N_("Too many requests from this client; wait a minute and try again."),
             retry_after_seconds=60,

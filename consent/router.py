@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AnyHttpUrl, Field, field_validator
 from sqlalchemy.exc import IntegrityError
 
+from compliance.core.client_address import client_address
 from compliance.core.context import AppServices
 from compliance.core.db import DbEngine, read_only, transaction
 from compliance.core.errors import RateLimited
@@ -104,8 +105,9 @@ def subscribe(
     The response is the same for a new, a pending or a known address, so the
     endpoint cannot be used to learn who is subscribed.
     """
-    client_ip = request.client.host if request.client else "unknown"
-    # NOTE: behind a proxy this is the proxy's address; forwarded headers are not trusted yet.
+    # Behind a reverse proxy this is the forwarded address when
+    # SENDGUARD_TRUSTED_PROXIES lists the proxy, and the TCP peer otherwise.
+    client_ip = client_address(request)
     if not services.subscribe_limiter.allow(f"ip:{client_ip}"):
         raise RateLimited(
             N_("Too many sign-ups from this client; wait a minute and try again."),

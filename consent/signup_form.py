@@ -17,6 +17,7 @@ from pydantic import AnyHttpUrl
 from starlette.datastructures import FormData
 
 from compliance.core.auth import Principal, require_roles
+from compliance.core.client_address import client_address
 from compliance.core.context import AppServices
 from compliance.core.db import DbSession
 from compliance.core.errors import InvalidInput, NotFound, RateLimited, safe_id
@@ -103,7 +104,7 @@ async def submit_form(
     chosen = _field(form, "lang")
     lang = chosen if chosen in ("fr", "en") else page_locale(request, services, None)
 
-    client_ip = request.client.host if request.client else "unknown"
+    client_ip = client_address(request)
     if not services.subscribe_limiter.allow(f"ip:{client_ip}"):
         raise RateLimited(
             N_("Too many sign-ups from this client; wait a minute and try again."),

@@ -26,6 +26,7 @@ from sqlmodel import col, select
 from compliance.core.audit import record_event
 from compliance.core.context import Services
 from compliance.core.db import read_only, transaction
+from compliance.core.metrics import record_job_failure
 from compliance.core.signing import canonical_json
 from dsr.closing import on_task_finished
 from dsr.models import DataSubjectRequest
@@ -138,6 +139,7 @@ async def run_event_purger(engine: Engine, services: Services, poll_seconds: flo
                 raise
             except Exception as error:
                 log.error("event_purger.batch_failed", error_type=type(error).__name__)
+                record_job_failure("event_purge")
                 more = False
             if not more:
                 await asyncio.sleep(poll_seconds)

@@ -14,11 +14,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field, field_validator
 
+from compliance.core.client_address import client_address
 from compliance.core.context import AppServices
 from compliance.core.db import DbSession
 from compliance.core.errors import Conflict, InvalidInput, NotFound, RateLimited, safe_id
 from compliance.core.i18n import N_
-from compliance.core.ratelimit import RateLimiter
 from compliance.core.tokens import TokenError, TokenPurpose
 from compliance.core.validation import ApiModel, email_address
 from consent.signup import sender_by_form_id
@@ -29,9 +29,9 @@ from dsr.router import ChangesBody, export_response
 router = APIRouter(tags=["dsr-public"])
 
 # At most three codes an hour to one address, so the intake cannot be used
-# to flood someone's mailbox.
-# TODO: share this window between processes (see compliance.core.ratelimit).
-_PER_SUBJECT = RateLimiter(3, 3600.0)
+# to flood someone's mailbox (counted by services.dsr_subject_limiter).
+CODES_PER_SUBJECT = 3
+CODES_PER_SUBJECT_WINDOW_SECONDS = 3600
 
 
 class IntakeBody(ApiModel):
@@ -56,8 +56,7 @@ def intake(
     body: IntakeBody, request: Request, session: DbSession, services: AppServices
 ) -> dict[str, object]:
     """Record a subscriber's request and mail a code to the address given."""
-    client_ip = request.client.host if request.client else "unknown"
-    if not services.subscribe_limiter.allow(f"dsr-ip:{client_ip}"):
+    if not services.subscribe_limiter.allow(f"dsr-ip:{client_address(request)}"):
         raise RateLimited(
             N_("Too many requests from this client; wait a minute and try again."),
             retry_after_seconds=60,
@@ -70,7 +69,7 @@ def intake(
         )
     sender = sender_by_form_id(session, body.form_id)
     index = services.indexer.current(body.email)
-    if not _PER_SUBJECT.allow(f"{sender.id}:{index.digest}"):
+    if not services.dsr_subject_limiter.allow(f"{sender.id}:{index.digest}"):
         raise RateLimited(
             N_("Too many codes were sent for this request; wait an hour and try again."),
             retry_after_seconds=3600,

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from compliance.core.context import Services
 from compliance.core.db import is_postgresql, transaction
+from compliance.core.metrics import record_job_failure
 from compliance.core.models import utcnow
 from dsr.adapters import (
     MAX_MAILCHIMP_LISTS,
@@ -115,6 +116,7 @@ def drain_processor_tasks(
                 request_id=job.task.request_id,
                 error_type=type(error).__name__,
             )
+            record_job_failure("processor_record")
     return len(jobs)
 
 
@@ -300,6 +302,7 @@ async def run_processor_worker(
                 raise
             except Exception as error:
                 log.error("processor_worker.batch_failed", error_type=type(error).__name__)
+                record_job_failure("processor_batch")
                 claimed = 0
             # A full batch suggests more tasks are due: drain again at once.
             if claimed < DEFAULT_BATCH_SIZE:

@@ -16,6 +16,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from compliance.app import BACKGROUND_VARIABLE, create_app
+    from compliance.core.client_address import uvicorn_proxy_options
     from compliance.core.logging import configure_logging
 
     rejection = _serve_rejection(args, settings)
@@ -27,6 +28,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     migrate_database(settings)
     _print_banner(args, settings)
 
+    # Every rate limit is keyed on the client address that uvicorn resolves:
+    # forwarded headers count only from SENDGUARD_TRUSTED_PROXIES.
+    proxy = uvicorn_proxy_options(settings.trusted_proxy_list)
+
     # uvicorn's access log would print page paths, which carry signed tokens;
     # the app logs each request with its route template instead.
     if args.workers == 1:
@@ -36,6 +41,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             port=args.port,
             log_config=None,
             access_log=False,
+            proxy_headers=proxy.proxy_headers,
+            forwarded_allow_ips=proxy.forwarded_allow_ips,
         )
         return EXIT_OK
 
@@ -46,10 +53,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         "compliance.app:create_app_from_environment",
         factory=True,
         workers=args.workers,
+        timeout_worker_healthcheck=settings.serve_worker_healthcheck_seconds,
         host=args.host,
         port=args.port,
         log_config=None,
         access_log=False,
+        proxy_headers=proxy.proxy_headers,
+        forwarded_allow_ips=proxy.forwarded_allow_ips,
     )
     return EXIT_OK
 

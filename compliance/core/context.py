@@ -26,7 +26,13 @@ class Services:
     indexer: BlindIndexer
     tokens: TokenSigner
     jinja: Environment
+    # Every limiter uses the store of SENDGUARD_RATE_LIMIT_STORE.
+    # Per client address: sign-ups, magic links and DSR intakes.
     subscribe_limiter: RateLimiter
+    # Per client address: dashboard sign-in attempts.
+    login_limiter: RateLimiter
+    # Per sender and address blind index: DSR codes mailed to one mailbox.
+    dsr_subject_limiter: RateLimiter
     transport: MailTransport
     signer: StatementSigner
     fingerprints: ClientFingerprinter

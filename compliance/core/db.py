@@ -19,8 +19,11 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine for ``url``; SQLite files get their folder and pragmas."""
+def make_engine(url: str, **overrides: Any) -> Engine:
+    """Create an engine for ``url``. SQLite files get their folder and pragmas.
+
+    ``overrides`` are passed to ``create_engine`` (pool sizes, ``connect_args``).
+    """
     parsed = make_url(url)
     options: dict[str, Any] = {"pool_pre_ping": True}
 
@@ -29,7 +32,7 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # The outbox worker thread and request threads share the engine.
         options["connect_args"] = {"check_same_thread": False, "timeout": 30}
-        engine = create_engine(url, **options)
+        engine = create_engine(url, **{**options, **overrides})
         _sqlite_writers[engine] = threading.Lock()
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
@@ -38,7 +41,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         # Plain postgresql:// means psycopg 2 to SQLAlchemy; we ship psycopg 3.
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, **options)
+    return create_engine(url, **{**options, **overrides})
 
 
 # One lock per SQLite engine, taken by sqlite_writer() around a write. SQLite

@@ -41,8 +41,8 @@ OUTBOX_SEND_FAILURES = Counter(
     "Outbox sends the relay refused: temporary (4xx or no answer, retried) or permanent (5xx).",
     ["kind"],
 )
-# TODO: count the failures of the maintenance, retention and processor loops
-# too. Those loops catch and log their errors without counting them.
+# Every background loop catches and logs its errors to keep running; this
+# counter is how an operator sees that one keeps failing.
 JOB_FAILURES = Counter(
     "sendguard_job_failures",
     "Background job runs that raised an unexpected error, by job.",

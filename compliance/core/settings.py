@@ -7,6 +7,7 @@ Settings are built by :func:`get_settings` (cached) or passed explicitly to
 from __future__ import annotations
 
 import enum
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,6 +28,17 @@ class Environment(enum.StrEnum):
     PRODUCTION = "production"
 
 
+class RateLimitStore(enum.StrEnum):
+    """Store of the rate-limit counters (docs/deployment.md)."""
+
+    # The database store on PostgreSQL, the memory store on SQLite.
+    AUTO = "auto"
+    # Per process: N processes allow N times each limit.
+    MEMORY = "memory"
+    # One counter per key in the database, shared by every process (PostgreSQL only).
+    DATABASE = "database"
+
+
 class Settings(BaseSettings):
     """Every setting of the service; the environment prefix is ``SENDGUARD_``."""
 
@@ -44,7 +56,15 @@ class Settings(BaseSettings):
     # Key material. In development, missing keys are generated into data_dir
     # on first start; in production they must be given.
     master_key_file: Path | None = None
+    # Comma-separated paths of master key files used before the last
+    # rotations. They unwrap data keys that `sendguard keys rewrap` has not
+    # moved yet, but never wrap new ones.
+    master_key_previous_files: str = ""
     token_secret: SecretStr | None = None
+    # Comma-separated secrets that signed tokens before the last rotations.
+    # They verify the links already sent (by key id) but never sign. Remove
+    # one once the links it signed have expired.
+    token_previous_secrets: SecretStr | None = None
     # Comma-separated "version:hex" pairs, for example "1:ab12…,2:cd34…".
     # The highest version is used for new entries; every listed version is
     # still computed when screening, so a rotation keeps old entries working.
@@ -99,6 +119,25 @@ class Settings(BaseSettings):
     # after the send (CASL s. 11(2); CAN-SPAM needs 30): 400 days by default.
     preference_link_ttl_days: int = Field(default=400, ge=60)
     subscribe_rate_per_minute: int = Field(default=20, gt=0)
+    # The store of every rate-limit counter, described in RateLimitStore.
+    rate_limit_store: RateLimitStore = RateLimitStore.AUTO
+    # Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto headers are
+    # trusted: comma-separated IP addresses or CIDR networks. Empty, the
+    # headers are ignored and the client is the TCP peer, because any client
+    # can send them.
+    trusted_proxies: str = ""
+    # A screening of at least this many addresses (API and pre-send check)
+    # builds the sender's in-memory digest index in the background; smaller
+    # ones stay in the database unless the index is already warm. 0 turns
+    # the index off for requests. Building costs about 3.4 s per million
+    # entries (docs/benchmarks-suppression.md).
+    screen_index_threshold: int = Field(default=20_000, ge=0)
+    # `serve --workers N`: uvicorn restarts a worker process that does not
+    # answer its supervisor within this time. uvicorn's 5 s is shorter than
+    # a fresh worker's start on a busy 2-core host (each one imports the
+    # whole application), which then restarts workers in a loop and never
+    # serves.
+    serve_worker_healthcheck_seconds: int = Field(default=30, ge=5)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_max_attempts: int = Field(default=8, gt=0)
     # How long a claimed outbox row stays out of other workers' claims. It must
@@ -146,6 +185,9 @@ class Settings(BaseSettings):
     retention_prospect_days: int = Field(default=1095, ge=30)
     retention_delivery_event_days: int = Field(default=730, ge=30)
     retention_dsr_days: int = Field(default=1826, ge=365)
+    # Sent and dead emails of the outbox (encrypted copies) are deleted this
+    # long after they finished: long enough to answer "was it sent?".
+    retention_outbox_days: int = Field(default=30, ge=1)
     retention_interval_hours: int = Field(default=24, gt=0)
 
     @model_validator(mode="after")
@@ -160,6 +202,29 @@ class Settings(BaseSettings):
             raise ValueError(
                 "set SENDGUARD_DKIM_DOMAIN, SENDGUARD_DKIM_SELECTOR and"
                 " SENDGUARD_DKIM_PRIVATE_KEY_FILE together, or none of them"
+            )
+        return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: str) -> str:
+        for item in _split_list(value):
+            try:
+                ipaddress.ip_network(item, strict=True)
+            except ValueError:
+                raise ValueError(
+                    f"SENDGUARD_TRUSTED_PROXIES contains {item!r}, which is not an IP address"
+                    " or a CIDR network; list the proxies' addresses, for example"
+                    " '127.0.0.1,10.0.0.0/8' (a network's host bits must be zero)"
+                ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _database_rate_limits_need_postgresql(self) -> Settings:
+        if self.rate_limit_store is RateLimitStore.DATABASE and not self._on_postgresql:
+            raise ValueError(
+                "SENDGUARD_RATE_LIMIT_STORE=database needs SENDGUARD_DATABASE_URL to be a"
+                " postgresql:// URL; on SQLite set it to 'auto' or 'memory'"
             )
         return self
 
@@ -193,6 +258,9 @@ class Settings(BaseSettings):
             if value is None:
                 raise ValueError(f"SENDGUARD_{name.upper()} is required in production")
             reject_placeholder(f"SENDGUARD_{name.upper()}", value.get_secret_value())
+        if self.token_previous_secrets is not None:
+            for secret in split_secrets(self.token_previous_secrets.get_secret_value()):
+                reject_placeholder("SENDGUARD_TOKEN_PREVIOUS_SECRETS", secret)
         if self.master_key_file is None:
             raise ValueError("SENDGUARD_MASTER_KEY_FILE is required in production")
         if self.metrics_token is not None:
@@ -210,6 +278,22 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.data_dir / 'sendguard.db'}"
 
     @property
+    def _on_postgresql(self) -> bool:
+        return self.resolved_database_url.startswith("postgresql")
+
+    @property
+    def resolved_rate_limit_store(self) -> RateLimitStore:
+        """The store in use: ``auto`` resolved to ``database`` or ``memory``."""
+        if self.rate_limit_store is not RateLimitStore.AUTO:
+            return self.rate_limit_store
+        return RateLimitStore.DATABASE if self._on_postgresql else RateLimitStore.MEMORY
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """The trusted proxies' addresses and networks, normalised."""
+        return [str(ipaddress.ip_network(item)) for item in _split_list(self.trusted_proxies)]
+
+    @property
     def resolved_keystore_url(self) -> str:
         return self.keystore_url or f"sqlite:///{self.data_dir / 'keystore.db'}"
 
@@ -220,6 +304,15 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.env is not Environment.PRODUCTION
+
+
+def split_secrets(text: str) -> list[str]:
+    """Split a comma-separated list of secrets and drop blanks, so no secret may contain a comma."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _split_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def reject_placeholder(name: str, secret: str) -> None:

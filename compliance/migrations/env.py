@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import compliance.core.models
+import compliance.core.ratelimit_db
 import compliance.reputation.models
 import consent.models
 import dsr.models
@@ -15,6 +16,7 @@ from compliance.core.db import make_engine
 # The imports above register every table on SQLModel.metadata.
 _ = (
     compliance.core.models,
+    compliance.core.ratelimit_db,
     compliance.reputation.models,
     consent.models,
     dsr.models,

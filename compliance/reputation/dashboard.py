@@ -23,11 +23,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from compliance.checks.report_html import render_html
+from compliance.core.client_address import client_address
 from compliance.core.context import AppServices, Services
 from compliance.core.db import DbSession
 from compliance.core.i18n import N_, gettext_context, negotiate_locale, translate
 from compliance.core.models import ApiKey, Role
-from compliance.core.ratelimit import RateLimiter
 from compliance.core.tenants import find_active_key
 from compliance.core.tokens import TokenError, TokenPurpose
 from compliance.presend.reports import latest_report, report_from_dict
@@ -45,10 +45,9 @@ DASHBOARD_ROLES = frozenset({Role.SENDER, Role.ADMIN})
 # Issued keys have 59 characters, so a longer value is not hashed or looked up.
 MAX_KEY_LENGTH = 200
 
+# Sign-in attempts per client address, counted by services.login_limiter.
 LOGIN_ATTEMPTS = 10
-LOGIN_WINDOW_SECONDS = 300.0
-# TODO: share the attempt counts between processes, because each worker now allows this many.
-login_limiter = RateLimiter(LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS)
+LOGIN_WINDOW_SECONDS = 300
 
 # Authenticated pages: never cached or indexed, and framed by no other site.
 PAGE_HEADERS = {
@@ -166,11 +165,10 @@ async def login(request: Request, session: DbSession, services: AppServices) -> 
         log.info("dashboard.login_rejected", reason="csrf")
         return _render(request, services, "pages/csrf_failed.html", lang, {}, status=403)
 
-    client = request.client.host if request.client else "unknown"
-    if not login_limiter.allow(f"dashboard-login:{client}"):
+    if not services.login_limiter.allow(client_address(request)):
         log.warning("dashboard.login_rate_limited")
         limited = _login_page(request, services, lang, 429, translate(lang, TOO_MANY_ATTEMPTS))
-        limited.headers["Retry-After"] = str(int(LOGIN_WINDOW_SECONDS))
+        limited.headers["Retry-After"] = str(LOGIN_WINDOW_SECONDS)
         return limited
 
     presented = form.get("api_key")

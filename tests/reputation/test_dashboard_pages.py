@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ from markupsafe import escape
 
 from compliance.app import create_app
 from compliance.core.i18n import translate
-from compliance.core.ratelimit import RateLimiter
+from compliance.core.ratelimit import MemoryRateLimiter
 from compliance.core.settings import Settings
 from compliance.reputation import dashboard
 from compliance.reputation.dashboard_view import GRADE_STYLES
@@ -41,10 +42,11 @@ def build_app(settings: Settings) -> FastAPI:
     return app
 
 
-@pytest.fixture(autouse=True)
-def fresh_login_limiter(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The limiter is per process: every test starts with an empty window.
-    monkeypatch.setattr(dashboard, "login_limiter", RateLimiter(100, 60.0))
+def set_login_limit(web: TestClient, attempts: int) -> None:
+    app: FastAPI = web.app  # type: ignore[assignment]
+    app.state.services = replace(
+        app.state.services, login_limiter=MemoryRateLimiter(attempts, 60.0)
+    )
 
 
 @pytest.fixture
@@ -52,6 +54,8 @@ def web(settings: Settings) -> Iterator[TestClient]:
     with TestClient(
         build_app(settings), base_url="https://sendguard.test", raise_server_exceptions=False
     ) as test_client:
+        # Tests sign in more often than the production limit allows.
+        set_login_limit(test_client, 100)
         yield test_client
 
 
@@ -296,10 +300,8 @@ def test_logout_clears_cookie(web: TestClient, owner: Tenant) -> None:
     assert web.get("/dashboard", follow_redirects=False).status_code == 303
 
 
-def test_login_rate_limited(
-    web: TestClient, owner: Tenant, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(dashboard, "login_limiter", RateLimiter(2, 60.0))
+def test_login_rate_limited(web: TestClient, owner: Tenant) -> None:
+    set_login_limit(web, 2)
 
     statuses = [login(web, "sg_wrong").status_code for _ in range(2)]
     limited = login(web, owner.sender_key)

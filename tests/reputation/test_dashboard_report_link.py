@@ -10,7 +10,6 @@ from markupsafe import escape
 
 from tests.api.conftest import Tenant
 from tests.reputation.test_dashboard_pages import (
-    fresh_login_limiter,
     login,
     owner,
     send_campaign,
@@ -18,7 +17,7 @@ from tests.reputation.test_dashboard_pages import (
     web,
 )
 
-__all__ = ["fresh_login_limiter", "owner", "web"]
+__all__ = ["owner", "web"]
 
 
 def test_report_link_opens_stored_report(web: TestClient, owner: Tenant) -> None:
