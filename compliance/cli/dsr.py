@@ -267,10 +267,17 @@ def cmd_certificate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _installation_key(settings: Settings) -> str:
+    return _installation_keys(settings)[0]
+
+
+def _installation_keys(settings: Settings) -> list[str]:
+    """Return the public signing keys of the current, then each previous, master key."""
     from compliance.core.keys import load_keyring
     from compliance.core.signing import StatementSigner
 
-    return StatementSigner(load_keyring(settings).master_key).public_key.text
+    keyring = load_keyring(settings)
+    masters = (keyring.master_key, *keyring.previous_master_keys)
+    return [StatementSigner(master).public_key.text for master in masters]
 
 
 def _is_public_key(text: str) -> bool:
@@ -303,7 +310,13 @@ def cmd_verify_certificate(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    trusted = args.public_key or _installation_key(settings)
+    trusted = args.public_key
+    if trusted is None:
+        # A certificate signed before a master-key rotation verifies while
+        # its master key stays in SENDGUARD_MASTER_KEY_PREVIOUS_FILES.
+        installation = _installation_keys(settings)
+        signed_with = content.get("public_key") if isinstance(content, dict) else None
+        trusted = signed_with if signed_with in installation else installation[0]
     check = check_certificate(content, trusted)
     print(f"certificate of request {check.request_id or '(unknown)'}: {check.status}")
     return EXIT_OK if check.valid else EXIT_BLOCKED

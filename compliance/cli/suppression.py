@@ -152,7 +152,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
     keyring = load_keyring(settings)
     keystore_engine = make_engine(settings.resolved_keystore_url)
-    keystore = KeyStore(keystore_engine, keyring.master_key)
+    keystore = KeyStore(keystore_engine, keyring.master_key, keyring.previous_master_keys)
 
     def lookup(session: Any, sender_id: str, digests: Any) -> dict[str, str]:
         return addresses_for_digests(session, keystore, sender_id, digests)

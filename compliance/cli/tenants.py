@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from compliance.cli.common import EXIT_OK, EXIT_USAGE, open_session
+from compliance.cli.keys import add_key_rotation_parsers
 from compliance.core.keys import generate_key_text
 from compliance.core.models import ApiKey, Role, Sender
 from compliance.core.settings import Settings
@@ -141,3 +142,4 @@ def add_parsers(commands: Any) -> None:
     keys_commands.add_parser(
         "generate", help="print new random keys for production settings"
     ).set_defaults(handler=cmd_keys_generate)
+    add_key_rotation_parsers(keys_commands)

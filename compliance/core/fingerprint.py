@@ -4,6 +4,9 @@ A burst of unsubscribes from one link scanner shows up as many events with
 one fingerprint, while neither the IP address nor the user agent is stored.
 The HMAC key is derived from the master key, so fingerprints cannot be
 recomputed from a guessed IP address without it.
+
+NOTE: a master-key rotation gives every client a new fingerprint, so events
+stored before it no longer group with the same client's later events.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ store itself must have a short retention, which sets the erasure horizon.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cryptography.exceptions import InvalidTag
@@ -45,7 +47,14 @@ data_keys = Table(
 
 
 class KeyStoreError(Exception):
-    """The key store failed or contains a key the master key cannot unwrap."""
+    """The key store failed or contains a key that no live master key unwraps."""
+
+
+@dataclass(frozen=True, repr=False)
+class UnwrappedKey:
+    key: bytes
+    # 0 for the current master key, n for the n-th previous one (1-based).
+    master_index: int
 
 
 class KeyStore:
@@ -57,9 +66,18 @@ class KeyStore:
     is harmless) and destroyed before the contact row is cleared.
     """
 
-    def __init__(self, engine: Engine, master_key: bytes) -> None:
+    def __init__(
+        self, engine: Engine, master_key: bytes, previous_master_keys: Sequence[bytes] = ()
+    ) -> None:
         self._engine = engine
         self._wrapper = AESGCM(master_key)
+        # Tried in order after the current key. They never wrap a new key.
+        self._previous = tuple(AESGCM(key) for key in previous_master_keys)
+
+    @property
+    def previous_key_count(self) -> int:
+        """The number of previous master keys that still unwrap."""
+        return len(self._previous)
 
     @property
     def engine(self) -> Engine:
@@ -79,10 +97,29 @@ class KeyStore:
                 )
             _metadata.create_all(connection)
 
+    def wrap(self, contact_id: str, key: bytes) -> bytes:
+        """Wrap ``key`` under the current master key, with the contact id as associated data."""
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._wrapper.encrypt(nonce, key, contact_id.encode("ascii"))
+
+    def unwrap(self, contact_id: str, wrapped: bytes) -> UnwrappedKey | None:
+        """Unwrap with the current master key, then each previous one, or return None.
+
+        AES-GCM authenticates, so a key that did not wrap the row fails with
+        InvalidTag instead of returning a wrong key.
+        """
+        nonce, ciphertext = wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:]
+        associated = contact_id.encode("ascii")
+        for index, wrapper in enumerate((self._wrapper, *self._previous)):
+            try:
+                return UnwrappedKey(wrapper.decrypt(nonce, ciphertext, associated), index)
+            except InvalidTag:
+                continue
+        return None
+
     def create_key(self, contact_id: str) -> bytes:
         key = AESGCM.generate_key(bit_length=256)
-        nonce = os.urandom(NONCE_BYTES)
-        wrapped = nonce + self._wrapper.encrypt(nonce, key, contact_id.encode("ascii"))
+        wrapped = self.wrap(contact_id, key)
         # Queued behind other key writers of this process (SQLite), not in
         # SQLite's sleeping busy handler: sign-ups create keys in parallel.
         with sqlite_writer(self._engine), self._engine.begin() as connection:
@@ -103,15 +140,17 @@ class KeyStore:
             ).scalar_one_or_none()
         if wrapped is None:
             return None
-        try:
-            return self._wrapper.decrypt(
-                wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], contact_id.encode("ascii")
-            )
-        except InvalidTag:
+
+        # A key found under a previous master key is not re-wrapped here.
+        # Reads run on the read-only engine, so they do not wait for SQLite's
+        # write lock, and `sendguard keys rewrap` moves the rows in batches.
+        unwrapped = self.unwrap(contact_id, wrapped)
+        if unwrapped is None:
             raise KeyStoreError(
-                f"data key of contact {contact_id} does not unwrap: the master key "
-                "differs from the one that wrapped it"
-            ) from None
+                f"data key of contact {contact_id} does not unwrap: neither the master key"
+                " nor any key of SENDGUARD_MASTER_KEY_PREVIOUS_FILES is the one that wrapped it"
+            )
+        return unwrapped.key
 
     def destroy_key(self, contact_id: str) -> bool:
         """Delete the contact's data key; return whether one existed."""

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -65,12 +67,29 @@ class IssuedToken:
     token_id: str
 
 
+def key_id_of(secret: bytes) -> str:
+    """Return the key id of a signing secret: 16 hex digits of its SHA-256, never the secret."""
+    return hashlib.sha256(secret).hexdigest()[:16]
+
+
 class TokenSigner:
-    def __init__(self, secret: bytes) -> None:
+    """Sign with the current secret, and verify with the live secret that ``kid`` names.
+
+    Previous secrets keep the links already sent working during a rotation.
+    A token whose ``kid`` names no live secret is rejected.
+    """
+
+    def __init__(self, secret: bytes, previous: Sequence[bytes] = ()) -> None:
         self._secret = secret.decode("utf-8")
-        # The key id names the secret without revealing it, so a rotation can
-        # keep verifying tokens signed with the previous secret.
-        self.key_id = hashlib.sha256(secret).hexdigest()[:16]
+        self.key_id = key_id_of(secret)
+        live = {key_id_of(old): old.decode("utf-8") for old in previous}
+        live[self.key_id] = self._secret
+        self._verifying_secrets = tuple(live.items())
+
+    @property
+    def live_key_ids(self) -> frozenset[str]:
+        """The key ids that verify: the current one and every previous one."""
+        return frozenset(key_id for key_id, _ in self._verifying_secrets)
 
     def issue(
         self,
@@ -122,15 +141,18 @@ class TokenSigner:
             header = jwt.get_unverified_header(token)
         except JWTError:
             raise TokenError("invalid") from None
-        # Pin the algorithm and key id before verifying, so neither "none" nor
-        # a switched algorithm is ever considered.
-        if header.get("alg") != ALGORITHM or header.get("kid") != self.key_id:
+        # Pin the algorithm before verifying, so neither "none" nor a switched
+        # algorithm is ever considered.
+        if header.get("alg") != ALGORITHM:
+            raise TokenError("invalid")
+        secret = self._secret_for(header.get("kid"))
+        if secret is None:
             raise TokenError("invalid")
 
         try:
             claims = jwt.decode(
                 token,
-                self._secret,
+                secret,
                 algorithms=[ALGORITHM],
                 audience=f"{ISSUER}:{purpose.value}",
                 issuer=ISSUER,
@@ -157,3 +179,16 @@ class TokenSigner:
             issued_at=datetime.fromtimestamp(issued_at, UTC),
             scope=scope,
         )
+
+    def _secret_for(self, key_id: object) -> str | None:
+        """Return the live secret named by ``key_id``, or None for an unknown or malformed id."""
+        if not isinstance(key_id, str) or not key_id.isascii():
+            return None
+        # Key ids are public (every token carries one), but comparing each
+        # live id in constant time, without stopping at a match, keeps the
+        # verification time the same whichever secret matched.
+        found: str | None = None
+        for live_id, secret in self._verifying_secrets:
+            if hmac.compare_digest(live_id, key_id):
+                found = secret
+        return found
