@@ -10,7 +10,9 @@ defaults and their legal sources):
 - ``delivery_events`` and ``bounce_events``: engagement and bounce rows
   older than ``retention_delivery_event_days``;
 - ``dsr_records``: closed requests older than ``retention_dsr_days`` after
-  they closed, with their processor tasks and their key.
+  they closed, with their processor tasks and their key;
+- ``outbox_messages``: sent and dead emails of the outbox, older than
+  ``retention_outbox_days`` after they finished.
 
 Suppression entries have no rule: they keep opt-outs working and stay.
 The job works in small transactions and locks rows with SKIP LOCKED on
@@ -27,6 +29,7 @@ import structlog
 from sqlalchemy import ColumnElement, Engine, delete, func
 from sqlmodel import Session, col, select
 
+from compliance.core import outbox_retention
 from compliance.core.audit import record_event
 from compliance.core.context import Services
 from compliance.core.db import read_only, transaction
@@ -51,6 +54,7 @@ PENDING_SIGNUPS = "pending_signups"
 DELIVERY_EVENTS = "delivery_events"
 BOUNCE_EVENTS = "bounce_events"
 DSR_RECORDS = "dsr_records"
+OUTBOX_MESSAGES = "outbox_messages"
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class RetentionResult:
     bounce_events_deleted: int = 0
     dsr_records_deleted: int = 0
     processor_tasks_deleted: int = 0
+    outbox_messages_deleted: int = 0
 
 
 def bounce_retention_days(settings: Settings) -> int:
@@ -216,6 +221,19 @@ def _dsr_counts(
     return AgeCounts(due_now, due_in_window, oldest_at + period if oldest_at else None)
 
 
+# Outbox messages.
+
+
+def _outbox_counts(
+    session: Session, now: datetime, period: timedelta, window: timedelta, sender_id: str | None
+) -> AgeCounts:
+    cutoff = now - period
+    due_now = outbox_retention.count_finished(session, cutoff, None, sender_id)
+    due_in_window = outbox_retention.count_finished(session, cutoff + window, cutoff, sender_id)
+    oldest_at = outbox_retention.oldest_finished_since(session, cutoff, sender_id)
+    return AgeCounts(due_now, due_in_window, oldest_at + period if oldest_at else None)
+
+
 @dataclass(frozen=True)
 class DeletedRequests:
     """One batch of deleted requests."""
@@ -284,6 +302,7 @@ def retention_report(
     events = timedelta(days=settings.retention_delivery_event_days)
     bounces = timedelta(days=bounce_retention_days(settings))
     requests = timedelta(days=settings.retention_dsr_days)
+    outbox = timedelta(days=settings.retention_outbox_days)
 
     rules = [
         _rule(
@@ -329,6 +348,14 @@ def retention_report(
             "RETENTION_DSR_DAYS",
             moment,
             _dsr_counts(session, moment, requests, window, sender_id),
+        ),
+        _rule(
+            OUTBOX_MESSAGES,
+            "sent and undeliverable emails (encrypted copies)",
+            outbox,
+            "RETENTION_OUTBOX_DAYS",
+            moment,
+            _outbox_counts(session, moment, outbox, window, sender_id),
         ),
     ]
     return RetentionReport(moment, REPORT_WINDOW_DAYS, sender_id, rules)
@@ -405,6 +432,18 @@ def _delete_requests(engine: Engine, keystore: KeyStore, before: datetime) -> tu
         after_id = batch.last_id
 
 
+def _delete_outbox(engine: Engine, before: datetime) -> int:
+    deleted = 0
+    after_id: str | None = None
+    while True:
+        with transaction(engine) as session:
+            batch = outbox_retention.delete_finished_before(session, before, after_id)
+        deleted += batch.deleted
+        if batch.last_id is None:
+            return deleted
+        after_id = batch.last_id
+
+
 def apply_retention(
     engine: Engine, services: Services, now: datetime | None = None
 ) -> RetentionResult:
@@ -428,8 +467,17 @@ def apply_retention(
         engine, services.keystore, moment - timedelta(days=settings.retention_dsr_days)
     )
 
+    outbox = _delete_outbox(engine, moment - timedelta(days=settings.retention_outbox_days))
+
     result = RetentionResult(
-        prospects, signups_purged, signups_kept, events, bounces, requests, tasks
+        prospects,
+        signups_purged,
+        signups_kept,
+        events,
+        bounces,
+        requests,
+        tasks,
+        outbox_messages_deleted=outbox,
     )
     log.info("retention.applied", **asdict(result))
     return result

@@ -140,6 +140,7 @@ def cmd_apply(args: argparse.Namespace, settings: Settings) -> int:
     print(f"bounce events deleted: {result.bounce_events_deleted}")
     print(f"closed data-subject requests deleted: {result.dsr_records_deleted}")
     print(f"processor tasks deleted: {result.processor_tasks_deleted}")
+    print(f"sent and dead outbox emails deleted: {result.outbox_messages_deleted}")
     return EXIT_OK
 
 

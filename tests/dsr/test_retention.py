@@ -622,6 +622,7 @@ def test_cli_report_table_and_json(settings: Settings, runtime: Runtime, sender_
         "delivery_events",
         "bounce_events",
         "dsr_records",
+        "outbox_messages",
     }
     assert rules["delivery_events"]["due_now"] == 1
     assert rules["delivery_events"]["setting"] == "SENDGUARD_RETENTION_DELIVERY_EVENT_DAYS"
