@@ -19,11 +19,13 @@ from functools import partial
 from sqlmodel import Session, col, select
 
 from compliance.core.blind_index import AddressError, BlindIndexer
+from compliance.core.settings import Settings
 from compliance.presend.business_days import add_us_business_days
 from consent.evidence import digests_with_basis
 from consent.models import Contact
 from suppression.models import SuppressionEntry, SuppressionReason, SuppressionScope
 from suppression.screening import (
+    INDEX_THRESHOLD,
     LOOKUP_CHUNK,
     NO_BASIS,
     Screener,
@@ -34,6 +36,11 @@ from suppression.screening import (
 # CAN-SPAM: an opt-out takes effect at the latest 10 business days after the request.
 OPT_OUT_BUSINESS_DAYS = 10
 SUPPRESSION_REASONS = frozenset(reason.value for reason in SuppressionReason)
+
+
+def index_threshold(settings: Settings) -> int | None:
+    """Return the screening options' index threshold for requests; None turns the index off."""
+    return settings.screen_index_threshold or None
 
 
 @dataclass
@@ -179,6 +186,7 @@ def screen_for_check(
     send_at: datetime,
     *,
     positions_shown: bool = True,
+    index_threshold: int | None = INDEX_THRESHOLD,
 ) -> RecipientScreening:
     """Screen ``recipients`` batch by batch as a send would, and date their opt-outs.
 
@@ -189,7 +197,10 @@ def screen_for_check(
     """
     basis_lookup = partial(digests_with_basis, at=send_at)
     options = ScreenOptions(
-        basis_lookup=basis_lookup, list_ids=tuple(list_ids), build_index_in_background=True
+        basis_lookup=basis_lookup,
+        list_ids=tuple(list_ids),
+        index_threshold=index_threshold,
+        build_index_in_background=True,
     )
     screener = Screener(session, sender_id, indexer, options)
     result = RecipientScreening(positions_shown=positions_shown)

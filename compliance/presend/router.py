@@ -23,7 +23,7 @@ from compliance.core.settings import Settings
 from compliance.presend.list_members import MemberAddresses
 from compliance.presend.profile import stored_profile
 from compliance.presend.recipient_findings import recipient_findings
-from compliance.presend.recipients import RecipientScreening, screen_for_check
+from compliance.presend.recipients import RecipientScreening, index_threshold, screen_for_check
 from compliance.presend.reports import latest_report, report_from_dict, store_report
 from compliance.presend.screening import MAX_SCREEN_RECIPIENTS
 from compliance.reputation import service as reputation_service
@@ -211,7 +211,13 @@ def _screen_recipients(
         send_at = send_at.replace(tzinfo=UTC)
     if body.recipients is not None:
         return screen_for_check(
-            session, principal.sender_id, services.indexer, body.recipients, list_ids, send_at
+            session,
+            principal.sender_id,
+            services.indexer,
+            body.recipients,
+            list_ids,
+            send_at,
+            index_threshold=index_threshold(services.settings),
         )
 
     members = MemberAddresses(session, services.keystore, principal.sender_id, list_ids)
@@ -223,6 +229,7 @@ def _screen_recipients(
         list_ids,
         send_at,
         positions_shown=False,
+        index_threshold=index_threshold(services.settings),
     )
     screening.list_count = len(set(list_ids))
     screening.members_unreadable = members.unreadable

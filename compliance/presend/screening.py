@@ -17,6 +17,7 @@ from compliance.core.db import DbSession
 from compliance.core.metrics import observe_screening
 from compliance.core.models import Role
 from compliance.core.validation import ApiModel
+from compliance.presend.recipients import index_threshold
 from consent.evidence import digests_with_basis
 from suppression.screening import ScreenOptions, ScreenResult, recheck_batch, screen
 
@@ -91,6 +92,7 @@ def screen_recipients(
         exclude_inactive=body.exclude_inactive,
         basis_lookup=digests_with_basis if body.require_consent else None,
         list_ids=tuple(body.list_ids),
+        index_threshold=index_threshold(services.settings),
         build_index_in_background=True,
     )
     started = time.perf_counter()

@@ -9,13 +9,10 @@ confirmation email.
 
 from __future__ import annotations
 
-import base64
-import secrets
 import signal
-import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import ExitStack
 from pathlib import Path
@@ -26,8 +23,9 @@ from sqlalchemy import create_engine, text
 
 from tests.dsr import fake_processors as fakes
 from tests.dsr.fake_processors import FakeProcessors
-from tests.support.database import DatabaseUrls, PostgresDatabases, postgres_admin_url
-from tests.support.service import BIN, ServeProcess
+from tests.fleet.processes import LEASE_SECONDS, WorkerProcess, fleet_settings, signup_body
+from tests.support.database import DatabaseUrls, postgres_admin_url
+from tests.support.service import ServeProcess
 from tests.support.smtp_server import LoopbackSmtpServer
 
 pytestmark = pytest.mark.skipif(
@@ -37,82 +35,13 @@ pytestmark = pytest.mark.skipif(
 
 SIGNUPS = 80
 CLIENT_THREADS = 4
-# Short, so that the rows the killed worker held are claimed again within
-# the test. A local relay sends a batch of 20 in well under this.
-LEASE_SECONDS = 6
 DELIVERY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 20.0
 
 
-def random_key() -> str:
-    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
-
-
-class WorkerProcess:
-    """``sendguard worker`` as a real process, with its output in a log file."""
-
-    def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
-        self.log_path = log_path
-        with log_path.open("wb") as log_file:
-            self.process = subprocess.Popen(
-                [str(BIN / "sendguard"), "worker"],
-                env=dict(env),
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-
-    def wait_until_started(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"sendguard worker exited at start:\n{self.log_text()}")
-            if "background.started" in self.log_text():
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"sendguard worker did not start:\n{self.log_text()}")
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-
-@pytest.fixture
-def fleet_urls(postgres: PostgresDatabases | None) -> DatabaseUrls:
-    assert postgres is not None
-    return postgres.new()
-
-
-def fleet_settings(tmp_path: Path, smtp_url: str) -> dict[str, str]:
-    """Return settings every process shares: the relay, the lease and the same keys."""
-    master = tmp_path / "master.key"
-    master.write_text(random_key())
-    return {
-        "SMTP_URL": smtp_url,
-        "OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS),
-        "SUBSCRIBE_RATE_PER_MINUTE": "100000",
-        "MASTER_KEY_FILE": str(master),
-        "TOKEN_SECRET": random_key(),
-        "BLIND_INDEX_KEYS": f"1:{random_key()}",
-    }
-
-
-def signup_body(form_id: str, number: int) -> dict[str, str]:
-    return {
-        "form_id": form_id,
-        "email": f"fleet{number}@example.org",
-        "consent_text": "J'accepte de recevoir la lettre de Flotte Exemple.",
-        "consent_text_version": "v1",
-        "privacy_policy_url": "https://flotte.example.com/confidentialite",
-        "privacy_policy_version": "2026-01",
-    }
-
-
 def sign_up(base_url: str, form_id: str, number: int) -> int:
-    response = httpx.post(f"{base_url}/v1/subscribe", json=signup_body(form_id, number), timeout=30)
+    body = signup_body(form_id, f"fleet{number}@example.org")
+    response = httpx.post(f"{base_url}/v1/subscribe", json=body, timeout=30)
     assert response.status_code == 202, response.text
     return number
 

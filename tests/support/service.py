@@ -94,6 +94,11 @@ class ServeProcess:
         :raises AssertionError: when the process exits or does not respond in time;
             the message contains the service log.
         """
+        self.launch()
+        self.wait_until_ready()
+
+    def launch(self) -> None:
+        """Start the process without waiting, so that several services can start together."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log_file:
             self._process = subprocess.Popen(
@@ -110,9 +115,12 @@ class ServeProcess:
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
             )
-        self._wait_until_ready(self._process)
 
-    def _wait_until_ready(self, process: subprocess.Popen[bytes]) -> None:
+    def wait_until_ready(self) -> None:
+        """Wait until ``/healthz`` returns 200; see :meth:`start` for the errors."""
+        process = self._process
+        if process is None:
+            raise RuntimeError("the service is not launched: call launch() first")
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -137,6 +145,13 @@ class ServeProcess:
         try:
             process.wait(timeout=STOP_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def kill(self) -> None:
+        """Stop the process with SIGKILL at once, as a crash would, and reap it."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
             process.kill()
             process.wait()
 
