@@ -59,8 +59,6 @@ async def run_maintenance_forever(engine: Engine, services: Services) -> None:
     last_retention: float | None = None
     while True:
         try:
-            # TODO: two processes can queue the same due reminder. The outbox's unique
-            # idempotency key keeps one, and the other pass fails until the next interval.
             await asyncio.to_thread(run_maintenance, engine, services)
             await asyncio.to_thread(run_dsr_maintenance, engine, services)
         except Exception as error:

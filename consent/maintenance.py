@@ -59,9 +59,17 @@ def _pending(session: Session, sent_before: datetime, *, reminded: bool | None) 
 
 
 def send_reminder(session: Session, services: Services, contact_id: str, now: datetime) -> bool:
-    """Queue the one reminder of a pending sign-up; False when it is no longer due."""
+    """Queue the one reminder of a pending sign-up; False when it is no longer due.
+
+    The contact's row is locked first, with SKIP LOCKED: when two processes
+    run the maintenance at once, the second skips a contact the first is
+    reminding, and once the first commits, the second reads its
+    ``reminder_sent_at``. (SQLite ignores the clause and serialises writers.)
+    """
     settings = services.settings
-    contact = session.get(Contact, contact_id)
+    contact = session.exec(
+        select(Contact).where(Contact.id == contact_id).with_for_update(skip_locked=True)
+    ).first()
     if contact is None or contact.status != ContactStatus.PENDING or contact.reminder_sent_at:
         return False
     sent_at = contact.confirmation_sent_at
