@@ -88,10 +88,9 @@ class KeyStore:
         # TODO: give the key store Alembic migrations once its schema changes.
         with self._engine.begin() as connection:
             if connection.dialect.name == "postgresql":
-                # Several processes of a fleet start together (uvicorn
-                # workers, `sendguard worker`); without the lock two of them
-                # can both see no table and one fails on CREATE TABLE. The
-                # lock ends with this transaction.
+                # Processes of a fleet start together. Without the lock, two
+                # of them can both find no table, and one then fails on
+                # CREATE TABLE. The lock ends with this transaction.
                 connection.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY}
                 )

@@ -6,8 +6,8 @@ own transaction, on a connection of the store's own engine. So a counted hit
 stays counted when the request's transaction rolls back, and the request's
 transaction holds no lock of the limiter.
 
-The key column holds an HMAC of the key under a key derived from the master
-key, never the client address, form id or blind index in clear.
+The key column contains an HMAC of the key under a key derived from the
+master key, never the client address, form id or blind index in clear.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ log = structlog.get_logger(__name__)
 _HKDF_INFO = b"sendguard rate limit key v1"
 
 # The store's engine is separate from the request engine, so a request that
-# holds a pooled connection never waits for another one from the same pool
-# (a deadlock when every connection belongs to a waiting request). A hit is
-# one short statement, so a small pool is enough; a store that does not
-# answer within these bounds makes the request fail with 503.
+# has a pooled connection does not wait for a second one from that pool,
+# which deadlocks once every connection belongs to a waiting request. A hit
+# is one short statement, so a small pool is enough. A store that does not
+# reply within these bounds makes the request fail with 503.
 POOL_SIZE = 2
 MAX_OVERFLOW = 3
 POOL_TIMEOUT_SECONDS = 2.0

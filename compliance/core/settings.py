@@ -127,16 +127,15 @@ class Settings(BaseSettings):
     # can send them.
     trusted_proxies: str = ""
     # A screening of at least this many addresses (API and pre-send check)
-    # builds the sender's in-memory digest index in the background; smaller
-    # ones stay in the database unless the index is already warm. 0 turns
-    # the index off for requests. Building costs about 3.4 s per million
+    # builds the sender's in-memory digest index in the background. Smaller
+    # ones query the database unless the index is already built, and 0 turns
+    # the index off for requests. A build takes about 3.4 s per million
     # entries (docs/benchmarks-suppression.md).
     screen_index_threshold: int = Field(default=20_000, ge=0)
     # `serve --workers N`: uvicorn restarts a worker process that does not
-    # answer its supervisor within this time. uvicorn's 5 s is shorter than
-    # a fresh worker's start on a busy 2-core host (each one imports the
-    # whole application), which then restarts workers in a loop and never
-    # serves.
+    # reply to its supervisor's health check within this time. A new worker
+    # imports the whole application first, which took longer than uvicorn's
+    # default 5 s on a busy 2-core host, so workers restarted in a loop.
     serve_worker_healthcheck_seconds: int = Field(default=30, ge=5)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_max_attempts: int = Field(default=8, gt=0)
@@ -186,7 +185,7 @@ class Settings(BaseSettings):
     retention_delivery_event_days: int = Field(default=730, ge=30)
     retention_dsr_days: int = Field(default=1826, ge=365)
     # Sent and dead emails of the outbox (encrypted copies) are deleted this
-    # long after they finished: long enough to answer "was it sent?".
+    # long after they finished, which leaves time to check whether one was sent.
     retention_outbox_days: int = Field(default=30, ge=1)
     retention_interval_hours: int = Field(default=24, gt=0)
 

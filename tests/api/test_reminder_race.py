@@ -50,7 +50,7 @@ def test_second_run_skips_contact_being_reminded(client: TestClient, tenant: Ten
         second.commit()
         first.commit()
 
-    # A run after the first one committed sees the reminder as sent.
+    # A run after the first one committed reads the reminder as sent.
     with Session(engine) as third:
         assert send_reminder(third, services, contact_id, later) is False
     assert reminder_count(engine) == 1

@@ -6,7 +6,7 @@ import base64
 import secrets
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from tests.support.service import BIN
@@ -75,3 +75,22 @@ def signup_body(form_id: str, address: str) -> dict[str, str]:
         "privacy_policy_url": "https://flotte.example.com/confidentialite",
         "privacy_policy_version": "2026-01",
     }
+
+
+def webhook_settings() -> dict[str, str]:
+    """Return the settings that let processor webhooks reach a receiver on loopback over HTTP."""
+    return {
+        "PROCESSOR_ALLOW_HTTP": "true",
+        "PROCESSOR_ALLOW_PRIVATE_NETWORKS": "true",
+        "PROCESSOR_TIMEOUT_SECONDS": "2",
+    }
+
+
+def wait_until(condition: Callable[[], bool], description: str, timeout: float) -> None:
+    """Poll ``condition`` until it is true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {description}")

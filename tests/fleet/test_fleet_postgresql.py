@@ -12,7 +12,6 @@ from __future__ import annotations
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import ExitStack
 from pathlib import Path
@@ -23,7 +22,14 @@ from sqlalchemy import create_engine, text
 
 from tests.dsr import fake_processors as fakes
 from tests.dsr.fake_processors import FakeProcessors
-from tests.fleet.processes import LEASE_SECONDS, WorkerProcess, fleet_settings, signup_body
+from tests.fleet.processes import (
+    LEASE_SECONDS,
+    WorkerProcess,
+    fleet_settings,
+    signup_body,
+    wait_until,
+    webhook_settings,
+)
 from tests.support.database import DatabaseUrls, postgres_admin_url
 from tests.support.service import ServeProcess
 from tests.support.smtp_server import LoopbackSmtpServer
@@ -147,15 +153,6 @@ def test_fleet_sends_each_confirmation(tmp_path: Path, fleet_urls: DatabaseUrls)
     assert max(attempts for _, attempts in states) <= 2
 
 
-def wait_until(condition: Callable[[], bool], description: str) -> None:
-    deadline = time.monotonic() + DELIVERY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {description}")
-
-
 def task_state(database_url: str) -> tuple[str, str, int]:
     """Return the id, status and attempts of the only processor task."""
     engine = create_engine(database_url)
@@ -183,11 +180,7 @@ def test_webhook_retry_keeps_event_id(tmp_path: Path, fleet_urls: DatabaseUrls) 
         receiver = stack.enter_context(FakeProcessors())
         shared = fleet_settings(tmp_path, smtp.url)
         # The webhook receiver listens on loopback over plain HTTP.
-        shared.update(
-            PROCESSOR_ALLOW_HTTP="true",
-            PROCESSOR_ALLOW_PRIVATE_NETWORKS="true",
-            PROCESSOR_TIMEOUT_SECONDS="2",
-        )
+        shared.update(webhook_settings())
         service = ServeProcess(
             tmp_path / "serve-http-only",
             database_url=fleet_urls.database,
@@ -240,11 +233,15 @@ def test_webhook_retry_keeps_event_id(tmp_path: Path, fleet_urls: DatabaseUrls) 
             request_id = erasure.json()["id"]
 
             wait_until(
-                lambda: task_state(fleet_urls.database)[1:] == ("pending", 1), "the first attempt"
+                lambda: task_state(fleet_urls.database)[1:] == ("pending", 1),
+                "the first attempt",
+                DELIVERY_TIMEOUT_SECONDS,
             )
             make_task_due(fleet_urls.database)
             wait_until(
-                lambda: task_state(fleet_urls.database)[1] == "succeeded", "the retried attempt"
+                lambda: task_state(fleet_urls.database)[1] == "succeeded",
+                "the retried attempt",
+                DELIVERY_TIMEOUT_SECONDS,
             )
             final = client.get(f"/v1/dsr/{request_id}", headers=dpo).json()
 
