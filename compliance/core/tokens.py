@@ -58,6 +58,9 @@ class TokenClaims:
     issued_at: datetime
     # What the link acts on: "all", "topic:<key>" or "list:<id>".
     scope: str = "all"
+    # When the person signed in (OpenID Connect's ``auth_time``), for session
+    # tokens that are renewed: it bounds the session whatever the renewals.
+    auth_time: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ class TokenSigner:
         *,
         token_id: str | None = None,
         scope: str | None = None,
+        auth_time: datetime | None = None,
     ) -> IssuedToken:
         """Sign a token; ``token_id`` reuses a ``jti`` so that two links share one single use."""
         now = datetime.now(UTC)
@@ -125,6 +129,8 @@ class TokenSigner:
         }
         if scope is not None:
             claims["scp"] = scope
+        if auth_time is not None:
+            claims["auth_time"] = int(auth_time.timestamp())
         encoded = jwt.encode(
             claims, self._secret, algorithm=ALGORITHM, headers={"kid": self.key_id}
         )
@@ -170,6 +176,9 @@ class TokenSigner:
             raise TokenError("invalid")
         if not isinstance(issued_at, int):
             raise TokenError("invalid")
+        auth_time = claims.get("auth_time")
+        if auth_time is not None and not isinstance(auth_time, int):
+            raise TokenError("invalid")
         return TokenClaims(
             purpose=purpose,
             subject_id=str(claims["sub"]),
@@ -178,6 +187,7 @@ class TokenSigner:
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
             issued_at=datetime.fromtimestamp(issued_at, UTC),
             scope=scope,
+            auth_time=None if auth_time is None else datetime.fromtimestamp(auth_time, UTC),
         )
 
     def _secret_for(self, key_id: object) -> str | None:

@@ -8,30 +8,39 @@ a cookie (HttpOnly, SameSite=Strict, Path=/dashboard, Secure when the
 public URL is https) whose subject is the key's id. Every request reads the
 key row again, so a revoked key closes its sessions at once.
 
+Session limits follow OWASP ASVS 4.0.3 level 2 (3.3.1, 3.3.2): a token
+lasts 30 minutes and each authenticated page renews it, up to 12 hours after
+sign-in (the ``auth_time`` claim), and sign-out records the session id on
+the server, so a copy of the cookie stops working at once.
+
 The pages run no script and load nothing: styles are inline and the charts
 are inline SVG drawn on the server.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Engine, delete
+from sqlmodel import col
 
 from compliance.checks.report_html import render_html
 from compliance.core.client_address import client_address
 from compliance.core.context import AppServices, Services
-from compliance.core.db import DbSession
+from compliance.core.db import DbSession, sqlite_writer
 from compliance.core.i18n import N_, gettext_context, negotiate_locale, translate
-from compliance.core.models import ApiKey, Role
+from compliance.core.models import ApiKey, Role, utcnow
 from compliance.core.tenants import find_active_key
 from compliance.core.tokens import TokenError, TokenPurpose
 from compliance.presend.reports import latest_report, report_from_dict
 from compliance.reputation.dashboard_view import page_values
+from compliance.reputation.models import DashboardSessionRevocation
 from compliance.reputation.service import dashboard_data
 
 log = structlog.get_logger(__name__)
@@ -40,7 +49,9 @@ router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 COOKIE = "sg_dashboard"
 COOKIE_PATH = "/dashboard"
+# Absolute and idle limits of a session: ASVS 4.0.3 3.3.2 at level 2.
 SESSION_LIFETIME = timedelta(hours=12)
+SESSION_IDLE = timedelta(minutes=30)
 DASHBOARD_ROLES = frozenset({Role.SENDER, Role.ADMIN})
 # Issued keys have 59 characters, so a longer value is not hashed or looked up.
 MAX_KEY_LENGTH = 200
@@ -71,6 +82,9 @@ TOO_MANY_ATTEMPTS = N_("Too many sign-in attempts from this address; wait 5 minu
 class DashboardUser:
     key_id: str
     sender_id: str
+    # The session id and its sign-in time, kept by every renewal of the token.
+    session_id: str
+    auth_time: datetime
 
 
 def dashboard_locale(request: Request, services: Services) -> str:
@@ -119,7 +133,11 @@ def _explicit_lang(request: Request) -> str | None:
 
 
 def current_user(request: Request, session: DbSession, services: Services) -> DashboardUser | None:
-    """Return the signed-in key, or None when the cookie is missing, invalid or its key revoked."""
+    """Return the signed-in key, or None when the session is missing, expired or ended.
+
+    A session ends when its token expires (idle), 12 hours after sign-in,
+    at sign-out, or when its API key is revoked.
+    """
     token = request.cookies.get(COOKIE)
     if not token:
         return None
@@ -127,14 +145,61 @@ def current_user(request: Request, session: DbSession, services: Services) -> Da
         claims = services.tokens.verify(token, TokenPurpose.DASHBOARD_SESSION)
     except TokenError:
         return None
+    if claims.auth_time is None or utcnow() >= claims.auth_time + SESSION_LIFETIME:
+        return None
 
-    # Read the key on every request: a revocation ends the session at once.
+    # Read the key and the sign-outs on every request: a revocation or a
+    # sign-out elsewhere ends the session at once.
     row = session.get(ApiKey, claims.subject_id)
     if row is None or row.revoked_at is not None or row.sender_id != claims.sender_id:
         return None
     if Role(row.role) not in DASHBOARD_ROLES:
         return None
-    return DashboardUser(key_id=row.id, sender_id=row.sender_id)
+    if session.get(DashboardSessionRevocation, claims.token_id) is not None:
+        return None
+    return DashboardUser(
+        key_id=row.id,
+        sender_id=row.sender_id,
+        session_id=claims.token_id,
+        auth_time=claims.auth_time,
+    )
+
+
+def _set_session_cookie(
+    response: Response,
+    services: Services,
+    key: ApiKey | DashboardUser,
+    session_id: str,
+    since: datetime,
+) -> None:
+    """Sign a session token valid for the idle limit, never past the absolute limit, and set it."""
+    ends = since + SESSION_LIFETIME
+    lifetime = min(SESSION_IDLE, ends - utcnow())
+    sender_id = key.sender_id
+    key_id = key.id if isinstance(key, ApiKey) else key.key_id
+    issued = services.tokens.issue_token(
+        TokenPurpose.DASHBOARD_SESSION,
+        key_id,
+        sender_id,
+        lifetime,
+        token_id=session_id,
+        auth_time=since,
+    )
+    response.set_cookie(
+        COOKIE,
+        issued.token,
+        max_age=max(1, int(lifetime.total_seconds())),
+        path=COOKIE_PATH,
+        secure=services.settings.public_url.startswith("https://"),
+        httponly=True,
+        samesite="strict",
+    )
+
+
+def _renewed(response: Response, services: Services, user: DashboardUser) -> Response:
+    """Renew the session on an authenticated page, so that only idleness ends it early."""
+    _set_session_cookie(response, services, user, user.session_id, user.auth_time)
+    return response
 
 
 def _login_page(
@@ -184,36 +249,52 @@ async def login(request: Request, session: DbSession, services: AppServices) -> 
         log.info("dashboard.login_rejected", reason="role", key_id=row.id)
         return _login_page(request, services, lang, 403, translate(lang, WRONG_ROLE, role=role))
 
-    token = services.tokens.issue(
-        TokenPurpose.DASHBOARD_SESSION, row.id, row.sender_id, SESSION_LIFETIME
-    )
+    # A new random session id at every sign-in (ASVS 3.2.1).
+    session_id = secrets.token_urlsafe(24)
     log.info("dashboard.login", sender_id=row.sender_id, key_id=row.id)
     response = RedirectResponse(f"/dashboard?lang={lang}", status_code=303, headers=PAGE_HEADERS)
-    response.set_cookie(
-        COOKIE,
-        token,
-        max_age=int(SESSION_LIFETIME.total_seconds()),
-        path=COOKIE_PATH,
-        secure=services.settings.public_url.startswith("https://"),
-        httponly=True,
-        samesite="strict",
-    )
+    _set_session_cookie(response, services, row, session_id, utcnow())
     return response
 
 
 @router.post("/dashboard/logout")
-async def logout(request: Request, services: AppServices) -> Response:
-    """Clear the session cookie.
+async def logout(request: Request, session: DbSession, services: AppServices) -> Response:
+    """End the session on the server, then clear its cookie.
 
-    NOTE: the signed token stays valid until it expires if it was copied
-    elsewhere; revoking the API key ends every session of that key.
+    The session id is recorded until the session's absolute end, so a copy
+    of the cookie, in another tab or elsewhere, stops working too.
     """
     form = await request.form()
     lang = dashboard_locale(request, services)
     if not services.csrf.check(request, form.get("csrf")):
         log.info("dashboard.logout_rejected", reason="csrf")
         return _render(request, services, "pages/csrf_failed.html", lang, {}, status=403)
+
+    user = current_user(request, session, services)
+    if user is not None:
+        session.add(
+            DashboardSessionRevocation(
+                session_id=user.session_id,
+                sender_id=user.sender_id,
+                expires_at=user.auth_time + SESSION_LIFETIME,
+            )
+        )
+        log.info("dashboard.logout", sender_id=user.sender_id, key_id=user.key_id)
     return _to_login(lang)
+
+
+def purge_ended_revocations(engine: Engine, now: datetime | None = None) -> int:
+    """Delete the sign-out records of sessions past their absolute end; return how many.
+
+    Such a session's token has expired anyway, so its record protects nothing.
+    """
+    cutoff = now or utcnow()
+    statement = delete(DashboardSessionRevocation).where(
+        col(DashboardSessionRevocation.expires_at) <= cutoff
+    )
+    with sqlite_writer(engine), engine.begin() as connection:
+        result = connection.execute(statement)
+    return result.rowcount
 
 
 @router.get("/dashboard")
@@ -226,9 +307,10 @@ def dashboard_page(request: Request, session: DbSession, services: AppServices) 
     lang = dashboard_locale(request, services)
     # GET requests get a session on the read-only engine (compliance.core.db).
     data = dashboard_data(session, services, user.sender_id)
-    return _render(
+    page = _render(
         request, services, "dashboard/page.html", lang, page_values(lang, data), with_form=True
     )
+    return _renewed(page, services, user)
 
 
 @router.get("/dashboard/campaigns/{campaign_id}/report")
@@ -245,4 +327,4 @@ def campaign_report_page(
     lang = dashboard_locale(request, services)
     row = latest_report(session, user.sender_id, campaign_id)
     html = render_html(report_from_dict(row.report), lang)
-    return HTMLResponse(html, headers=PAGE_HEADERS)
+    return _renewed(HTMLResponse(html, headers=PAGE_HEADERS), services, user)

@@ -30,3 +30,21 @@ class GmailSpamRate(SQLModel, table=True):
     # "api" or "csv".
     source: str = Field(max_length=8)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class DashboardSessionRevocation(SQLModel, table=True):
+    """A dashboard session ended by sign-out before its token expired.
+
+    The session token is a signed cookie, so signing out must be recorded on
+    the server: a copy of the cookie would otherwise stay valid until it
+    expires (OWASP ASVS 4.0.3, 3.3.1). A row is kept until the session's
+    absolute end, then the maintenance loop deletes it.
+    """
+
+    __tablename__ = "dashboard_session_revocations"
+
+    # The session id: the ``jti`` that every renewal of the session's token keeps.
+    session_id: str = Field(primary_key=True, max_length=64)
+    sender_id: str = Field(foreign_key="senders.id", index=True, max_length=36)
+    revoked_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    expires_at: datetime = Field(sa_type=UtcDateTime, index=True)
