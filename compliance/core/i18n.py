@@ -17,6 +17,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 SUPPORTED_LOCALES = ("fr", "en")
 
@@ -101,12 +102,17 @@ def negotiate_locale(accept_language: str | None, default: str) -> str:
 
 
 def make_jinja_environment(template_dirs: Iterable[Path]) -> Environment:
-    """Build the page and email environment: autoescaped, with the i18n extension.
+    """Build the page and email environment: sandboxed, autoescaped, with the i18n extension.
 
     The translation callables are passed per render (see :func:`gettext_context`)
-    because one environment serves both languages at once.
+    because one environment serves both languages at once. Templates are the
+    project's own files, but they render sender and subscriber text (consent
+    wording, list names, campaign names): the sandbox refuses attribute
+    access to internals (``__class__``, ``__globals__``) and any call that
+    changes an object, so such text could not reach the environment, files
+    or network even if a future template evaluated it.
     """
-    environment = Environment(
+    environment: Environment = ImmutableSandboxedEnvironment(
         loader=FileSystemLoader([str(path) for path in template_dirs]),
         autoescape=select_autoescape(
             enabled_extensions=("html", "xml"),
