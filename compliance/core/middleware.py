@@ -11,6 +11,7 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from compliance.core.errors import safe_id
 from compliance.core.i18n import N_, negotiate_locale, translate
 from compliance.core.metrics import observe_request
 
@@ -135,6 +136,7 @@ class RequestContextMiddleware:
             route=route_template(scope),
             status=status_code,
             duration_ms=round(duration * 1000, 1),
+            **path_ids(scope),
         )
         observe_request(scope.get("method", ""), route_template(scope), status_code, duration)
 
@@ -150,6 +152,23 @@ class RequestContextMiddleware:
             {"error": "payload_too_large", "detail": detail, "limit": self.max_body_bytes},
             request_id,
         )
+
+
+def path_ids(scope: Scope) -> dict[str, str]:
+    """Return the id parameters of the matched route (``contact_id`` and the like), for the log.
+
+    With the API key id the request context binds, this line is the access
+    record of a person's data that OWASP ASVS 4.0.3 8.3.5 asks for, without
+    the data itself. Tokens are left out (they are credentials), and a value
+    that does not look like an id is masked, since a caller may put an
+    address in the path.
+    """
+    params = scope.get("path_params") or {}
+    return {
+        name: safe_id(str(value))
+        for name, value in params.items()
+        if name.endswith("_id") and isinstance(value, str)
+    }
 
 
 def route_template(scope: Scope) -> str:

@@ -1,0 +1,61 @@
+"""Reads of a person's data leave an access record in the log, without the data (ASVS 8.3.5)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from structlog.testing import capture_logs
+
+from tests.api.conftest import Tenant, make_tenant
+from tests.api.test_consent_proof import ADDRESS, _confirm
+
+
+@pytest.fixture
+def tenant(client: TestClient) -> Tenant:
+    app: FastAPI = client.app  # type: ignore[assignment]
+    return make_tenant(app)
+
+
+def completed(events: list[dict[str, object]], route: str) -> list[dict[str, object]]:
+    return [
+        event
+        for event in events
+        if event.get("event") == "request.completed" and event.get("route") == route
+    ]
+
+
+def test_consent_history_read_names_the_contact(client: TestClient, tenant: Tenant) -> None:
+    contact_id = _confirm(client, tenant)
+
+    with capture_logs() as events:
+        response = client.get(f"/v1/contacts/{contact_id}/consent", headers=tenant.auth("dpo"))
+
+    assert response.status_code == 200, response.text
+    lines = completed(events, "/v1/contacts/{contact_id}/consent")
+    assert len(lines) == 1
+    assert lines[0]["contact_id"] == contact_id
+    assert lines[0]["status"] == 200
+    assert ADDRESS not in repr(events)
+
+
+def test_address_in_the_path_is_masked(client: TestClient, tenant: Tenant) -> None:
+    # A caller may put an address where an id belongs: the log must not keep it.
+    with capture_logs() as events:
+        response = client.get(f"/v1/contacts/{ADDRESS}/consent", headers=tenant.auth("dpo"))
+
+    assert response.status_code == 404
+    lines = completed(events, "/v1/contacts/{contact_id}/consent")
+    assert len(lines) == 1
+    assert lines[0]["contact_id"] == "(invalid id)"
+    assert ADDRESS not in repr(events)
+
+
+def test_tokens_in_the_path_are_not_logged(client: TestClient, tenant: Tenant) -> None:
+    token = "eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl"
+
+    with capture_logs() as events:
+        client.get(f"/p/{token}")
+
+    assert token not in repr(events)
+    assert any(event.get("route") == "/p/{token}" for event in events)
