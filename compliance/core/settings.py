@@ -264,6 +264,12 @@ class Settings(BaseSettings):
             raise ValueError("SENDGUARD_MASTER_KEY_FILE is required in production")
         if self.metrics_token is not None:
             reject_placeholder("SENDGUARD_METRICS_TOKEN", self.metrics_token.get_secret_value())
+        # An empty webhook secret disables its endpoint; a set one must be real,
+        # or anyone could post forged bounces and complaints.
+        for name in ("mailgun_webhook_signing_key", "postmark_webhook_password"):
+            webhook_secret: SecretStr | None = getattr(self, name)
+            if webhook_secret is not None and webhook_secret.get_secret_value():
+                reject_placeholder(f"SENDGUARD_{name.upper()}", webhook_secret.get_secret_value())
         # Outbound calls to processors must not reach internal services (SSRF).
         if self.processor_allow_http or self.processor_allow_private_networks:
             raise ValueError(

@@ -143,3 +143,20 @@ def test_sender_fields_rejected(name: str, address: str, fault: str) -> None:
 
 def test_sender_fields_accept_multiline_address() -> None:
     validate_sender_fields("Librairie Exemple", "12 rue des Lilas\n69003 Lyon")
+
+
+@pytest.mark.parametrize("name", ["mailgun_webhook_signing_key", "postmark_webhook_password"])
+@pytest.mark.parametrize("placeholder", ["changeme", "password", "short-secret"])
+def test_production_rejects_placeholder_webhook_secret(
+    tmp_path: Path, name: str, placeholder: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        production(tmp_path, **{name: placeholder})
+    assert f"SENDGUARD_{name.upper()}" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["mailgun_webhook_signing_key", "postmark_webhook_password"])
+def test_production_allows_webhook_disabled_or_strong(tmp_path: Path, name: str) -> None:
+    # Empty disables the endpoint; a long random value is accepted.
+    assert production(tmp_path, **{name: ""}).env.value == "production"
+    assert production(tmp_path, **{name: GOOD}).env.value == "production"
