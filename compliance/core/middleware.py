@@ -94,6 +94,7 @@ class RequestContextMiddleware:
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"x-request-id", request_id.encode()),
+                    *_api_cache_headers(scope, message.get("headers", [])),
                 ]
             await send(message)
 
@@ -152,6 +153,25 @@ class RequestContextMiddleware:
             {"error": "payload_too_large", "detail": detail, "limit": self.max_body_bytes},
             request_id,
         )
+
+
+def _api_cache_headers(
+    scope: Scope, headers: list[tuple[bytes, bytes]]
+) -> list[tuple[bytes, bytes]]:
+    """Return the headers that keep API responses out of every cache, unless the route set them.
+
+    API responses carry personal data and consent proof: no browser, proxy
+    or gateway may store them (OWASP ASVS 4.0.3 8.1.1 and 8.2.1).
+    """
+    if not str(scope.get("path", "")).startswith("/v1"):
+        return []
+    names = {name.lower() for name, _ in headers}
+    added = []
+    if b"cache-control" not in names:
+        added.append((b"cache-control", b"no-store"))
+    if b"x-content-type-options" not in names:
+        added.append((b"x-content-type-options", b"nosniff"))
+    return added
 
 
 def path_ids(scope: Scope) -> dict[str, str]:

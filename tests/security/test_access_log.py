@@ -1,4 +1,4 @@
-"""Reads of a person's data leave an access record in the log, without the data (ASVS 8.3.5)."""
+"""Reads of a person's data: an access record in the log without the data, and no cached copy."""
 
 from __future__ import annotations
 
@@ -59,3 +59,15 @@ def test_tokens_in_the_path_are_not_logged(client: TestClient, tenant: Tenant) -
 
     assert token not in repr(events)
     assert any(event.get("route") == "/p/{token}" for event in events)
+
+
+def test_api_responses_are_not_stored(client: TestClient, tenant: Tenant) -> None:
+    contact_id = _confirm(client, tenant)
+
+    for response in (
+        client.get(f"/v1/contacts/{contact_id}/consent", headers=tenant.auth("dpo")),
+        client.get("/v1/topics", headers=tenant.auth("sender")),
+        client.get("/v1/topics"),
+    ):
+        assert response.headers.get("cache-control") == "no-store", response.request.url
+        assert response.headers.get("x-content-type-options") == "nosniff"
