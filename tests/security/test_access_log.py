@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -71,3 +73,21 @@ def test_api_responses_are_not_stored(client: TestClient, tenant: Tenant) -> Non
     ):
         assert response.headers.get("cache-control") == "no-store", response.request.url
         assert response.headers.get("x-content-type-options") == "nosniff"
+
+
+def test_no_personal_data_in_query_strings(client: TestClient) -> None:
+    # URLs end up in proxy logs and browser history: addresses and names go in
+    # request bodies (POST /v1/contacts/lookup, POST /v1/dsr/search).
+    app: FastAPI = client.app  # type: ignore[assignment]
+    names = [
+        (path, parameter["name"])
+        for path, operations in app.openapi()["paths"].items()
+        for operation in operations.values()
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "query"
+    ]
+
+    assert names, "the schema lists no query parameter at all"
+    personal = re.compile(r"(^|_)(email|address|name|phone)($|_)")
+    for path, name in names:
+        assert not personal.search(name.lower()), (path, name)
