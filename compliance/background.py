@@ -24,7 +24,7 @@ from compliance.core.dkim_signing import load_dkim_signer
 from compliance.core.metrics import record_job_failure
 from compliance.core.outbox import OutboxWorker, PermanentFailure
 from compliance.core.ratelimit_db import purge_expired_windows
-from compliance.reputation.dashboard import purge_ended_revocations
+from compliance.reputation.dashboard_sessions import purge_ended_sessions
 from consent.maintenance import run_maintenance
 from consent.service import record_hard_bounce
 from dsr.closing import on_task_finished
@@ -66,7 +66,7 @@ async def run_maintenance_forever(engine: Engine, services: Services) -> None:
             log.error("maintenance.failed", error_type=type(error).__name__)
             record_job_failure("maintenance")
         try:
-            await asyncio.to_thread(purge_ended_revocations, engine)
+            await asyncio.to_thread(purge_ended_sessions, engine)
         except Exception as error:
             log.error("dashboard.purge_failed", error_type=type(error).__name__)
             record_job_failure("dashboard_sessions_purge")

@@ -8,10 +8,12 @@ a cookie (HttpOnly, SameSite=Strict, Path=/dashboard, Secure when the
 public URL is https) whose subject is the key's id. Every request reads the
 key row again, so a revoked key closes its sessions at once.
 
-Session limits follow OWASP ASVS 4.0.3 level 2 (3.3.1, 3.3.2): a token
+Session limits follow OWASP ASVS 4.0.3 level 2 (3.3.1 to 3.3.4). A token
 lasts 30 minutes and each authenticated page renews it, up to 12 hours after
-sign-in (the ``auth_time`` claim), and sign-out records the session id on
-the server, so a copy of the cookie stops working at once.
+sign-in (the ``auth_time`` claim). Each sign-in is also a row on the server
+(compliance.reputation.dashboard_sessions). Sign-out ends that row, and the
+page lists the key's sessions so that any of them can be ended, so a copy of
+the cookie stops working at once.
 
 The pages run no script and load nothing: styles are inline and the charts
 are inline SVG drawn on the server.
@@ -19,7 +21,6 @@ are inline SVG drawn on the server.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,30 +28,35 @@ from datetime import datetime, timedelta
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import Engine, delete
-from sqlmodel import col
 
 from compliance.checks.report_html import render_html
 from compliance.core.client_address import client_address
 from compliance.core.context import AppServices, Services
-from compliance.core.db import DbSession, sqlite_writer
+from compliance.core.db import DbSession
 from compliance.core.i18n import N_, gettext_context, negotiate_locale, translate
 from compliance.core.models import ApiKey, Role, utcnow
 from compliance.core.tenants import find_active_key
 from compliance.core.tokens import TokenError, TokenPurpose
 from compliance.presend.reports import latest_report, report_from_dict
-from compliance.reputation.dashboard_view import page_values
-from compliance.reputation.models import DashboardSessionRevocation
+from compliance.reputation.dashboard_sessions import (
+    SESSION_LIFETIME,
+    end_sessions,
+    live_session,
+    sessions_of_key,
+    start_session,
+)
+from compliance.reputation.dashboard_view import page_values, session_rows
 from compliance.reputation.service import dashboard_data
 
 log = structlog.get_logger(__name__)
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
+# TODO: the cookie has no __Host- prefix (ASVS 3.4.4), which would need Path=/.
 COOKIE = "sg_dashboard"
 COOKIE_PATH = "/dashboard"
-# Absolute and idle limits of a session: ASVS 4.0.3 3.3.2 at level 2.
-SESSION_LIFETIME = timedelta(hours=12)
+# Idle limit of a session (ASVS 4.0.3 3.3.2 at level 2); SESSION_LIFETIME is
+# the absolute one.
 SESSION_IDLE = timedelta(minutes=30)
 DASHBOARD_ROLES = frozenset({Role.SENDER, Role.ADMIN})
 # Issued keys have 59 characters, so a longer value is not hashed or looked up.
@@ -75,6 +81,7 @@ WRONG_KEY = N_(
     "or ask an admin for a new one."
 )
 WRONG_ROLE = N_("This key has role %(role)s; the dashboard needs a key with role sender or admin.")
+SESSIONS_WRONG_KEY = N_("No session was ended: paste the API key that this session signed in with.")
 TOO_MANY_ATTEMPTS = N_("Too many sign-in attempts from this address; wait 5 minutes and try again.")
 
 
@@ -120,10 +127,17 @@ def _render(
     return response
 
 
-def _to_login(lang: str | None) -> RedirectResponse:
+def _to_login(services: Services, lang: str | None) -> RedirectResponse:
     target = "/dashboard/login" + (f"?lang={lang}" if lang else "")
     response = RedirectResponse(target, status_code=303, headers=PAGE_HEADERS)
-    response.delete_cookie(COOKIE, path=COOKIE_PATH)
+    # The same attributes as the session cookie it replaces.
+    response.delete_cookie(
+        COOKIE,
+        path=COOKIE_PATH,
+        secure=services.settings.public_url.startswith("https://"),
+        httponly=True,
+        samesite="strict",
+    )
     return response
 
 
@@ -148,14 +162,14 @@ def current_user(request: Request, session: DbSession, services: Services) -> Da
     if claims.auth_time is None or utcnow() >= claims.auth_time + SESSION_LIFETIME:
         return None
 
-    # Read the key and the sign-outs on every request: a revocation or a
-    # sign-out elsewhere ends the session at once.
+    # Read the key and the session on every request: a revocation, a
+    # sign-out or a session ended from another browser takes effect at once.
     row = session.get(ApiKey, claims.subject_id)
     if row is None or row.revoked_at is not None or row.sender_id != claims.sender_id:
         return None
     if Role(row.role) not in DASHBOARD_ROLES:
         return None
-    if session.get(DashboardSessionRevocation, claims.token_id) is not None:
+    if live_session(session, claims.token_id, row.id) is None:
         return None
     return DashboardUser(
         key_id=row.id,
@@ -249,11 +263,11 @@ async def login(request: Request, session: DbSession, services: AppServices) -> 
         log.info("dashboard.login_rejected", reason="role", key_id=row.id)
         return _login_page(request, services, lang, 403, translate(lang, WRONG_ROLE, role=role))
 
-    # A new random session id at every sign-in (ASVS 3.2.1).
-    session_id = secrets.token_urlsafe(24)
+    user_agent = request.headers.get("user-agent", "")
+    started = start_session(session, row.sender_id, row.id, user_agent)
     log.info("dashboard.login", sender_id=row.sender_id, key_id=row.id)
     response = RedirectResponse(f"/dashboard?lang={lang}", status_code=303, headers=PAGE_HEADERS)
-    _set_session_cookie(response, services, row, session_id, utcnow())
+    _set_session_cookie(response, services, row, started.session_id, started.created_at)
     return response
 
 
@@ -261,8 +275,8 @@ async def login(request: Request, session: DbSession, services: AppServices) -> 
 async def logout(request: Request, session: DbSession, services: AppServices) -> Response:
     """End the session on the server, then clear its cookie.
 
-    The session id is recorded until the session's absolute end, so a copy
-    of the cookie, in another tab or elsewhere, stops working too.
+    The row stays, marked ended, until the session's absolute end, so a
+    copy of the cookie, in another tab or elsewhere, stops working too.
     """
     form = await request.form()
     lang = dashboard_locale(request, services)
@@ -272,29 +286,55 @@ async def logout(request: Request, session: DbSession, services: AppServices) ->
 
     user = current_user(request, session, services)
     if user is not None:
-        session.add(
-            DashboardSessionRevocation(
-                session_id=user.session_id,
-                sender_id=user.sender_id,
-                expires_at=user.auth_time + SESSION_LIFETIME,
-            )
-        )
+        end_sessions(session, user.sender_id, user.key_id, [user.session_id])
         log.info("dashboard.logout", sender_id=user.sender_id, key_id=user.key_id)
-    return _to_login(lang)
+    return _to_login(services, lang)
 
 
-def purge_ended_revocations(engine: Engine, now: datetime | None = None) -> int:
-    """Delete the sign-out records of sessions past their absolute end; return how many.
+@router.post("/dashboard/sessions/end")
+async def end_sessions_page(
+    request: Request, session: DbSession, services: AppServices
+) -> Response:
+    """End one session of the signed-in key, or all its others, once the key is pasted again.
 
-    Such a session's token has expired anyway, so its record protects nothing.
+    Asking for the key again follows ASVS 4.0.3 3.3.4: a stolen cookie alone
+    must not be able to end the sessions of the key's holder.
     """
-    cutoff = now or utcnow()
-    statement = delete(DashboardSessionRevocation).where(
-        col(DashboardSessionRevocation.expires_at) <= cutoff
+    form = await request.form()
+    lang = dashboard_locale(request, services)
+    if not services.csrf.check(request, form.get("csrf")):
+        log.info("dashboard.sessions_end_rejected", reason="csrf")
+        return _render(request, services, "pages/csrf_failed.html", lang, {}, status=403)
+    user = current_user(request, session, services)
+    if user is None:
+        return _to_login(services, lang)
+
+    if not services.login_limiter.allow(client_address(request)):
+        log.warning("dashboard.sessions_end_rate_limited", sender_id=user.sender_id)
+        return _dashboard(request, session, services, user, lang, 429, error=TOO_MANY_ATTEMPTS)
+    presented = form.get("api_key")
+    key = presented.strip() if isinstance(presented, str) else ""
+    row = find_active_key(session, key) if key and len(key) <= MAX_KEY_LENGTH else None
+    if row is None or row.id != user.key_id:
+        log.info("dashboard.sessions_end_rejected", reason="key", sender_id=user.sender_id)
+        return _dashboard(request, session, services, user, lang, 401, error=SESSIONS_WRONG_KEY)
+
+    chosen = form.get("session")
+    if chosen == "others":
+        targets = [
+            live.session_id
+            for live in sessions_of_key(session, user.sender_id, user.key_id)
+            if live.session_id != user.session_id
+        ]
+    else:
+        targets = [chosen] if isinstance(chosen, str) and chosen else []
+    ended = end_sessions(session, user.sender_id, user.key_id, targets)
+    log.info("dashboard.sessions_ended", sender_id=user.sender_id, key_id=user.key_id, count=ended)
+    if user.session_id in targets:
+        return _to_login(services, lang)
+    return RedirectResponse(
+        f"/dashboard?lang={lang}&ended={ended}#sessions", status_code=303, headers=PAGE_HEADERS
     )
-    with sqlite_writer(engine), engine.begin() as connection:
-        result = connection.execute(statement)
-    return result.rowcount
 
 
 @router.get("/dashboard")
@@ -302,13 +342,35 @@ def dashboard_page(request: Request, session: DbSession, services: AppServices) 
     """Show the signed-in sender's dashboard, or redirect to the sign-in page without a session."""
     user = current_user(request, session, services)
     if user is None:
-        return _to_login(_explicit_lang(request))
+        return _to_login(services, _explicit_lang(request))
 
     lang = dashboard_locale(request, services)
+    ended = request.query_params.get("ended", "")
+    count = int(ended) if ended.isdigit() and len(ended) <= 4 else None
+    return _dashboard(request, session, services, user, lang, 200, ended_count=count)
+
+
+def _dashboard(
+    request: Request,
+    session: DbSession,
+    services: Services,
+    user: DashboardUser,
+    lang: str,
+    status: int,
+    *,
+    error: str | None = None,
+    ended_count: int | None = None,
+) -> Response:
+    """Render the dashboard page for ``user``, with an error or a notice about ended sessions."""
     # GET requests get a session on the read-only engine (compliance.core.db).
     data = dashboard_data(session, services, user.sender_id)
+    values = page_values(lang, data)
+    live = sessions_of_key(session, user.sender_id, user.key_id)
+    values["sessions"] = session_rows(lang, live, user.session_id)
+    values["sessions_error"] = translate(lang, error) if error else None
+    values["sessions_ended"] = ended_count
     page = _render(
-        request, services, "dashboard/page.html", lang, page_values(lang, data), with_form=True
+        request, services, "dashboard/page.html", lang, values, status=status, with_form=True
     )
     return _renewed(page, services, user)
 
@@ -323,7 +385,7 @@ def campaign_report_page(
     """
     user = current_user(request, session, services)
     if user is None:
-        return _to_login(_explicit_lang(request))
+        return _to_login(services, _explicit_lang(request))
     lang = dashboard_locale(request, services)
     row = latest_report(session, user.sender_id, campaign_id)
     html = render_html(report_from_dict(row.report), lang)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from markupsafe import Markup
 
@@ -23,6 +23,7 @@ from compliance.reputation.factors import (
     UNSUBSCRIBE_TARGET,
 )
 from compliance.reputation.model import CampaignPoint, DashboardData, Factor
+from compliance.reputation.models import DashboardSession
 from compliance.reputation.score import GRADE_COUNT, GRADE_WIDTH
 from compliance.reputation.svg import (
     Band,
@@ -376,3 +377,26 @@ def page_values(lang: str, data: DashboardData) -> dict[str, object]:
             for request in data.open_requests
         ],
     }
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One live dashboard session of the signed-in key, as the session list shows it."""
+
+    session_id: str
+    signed_in: str
+    user_agent: str
+    current: bool
+
+
+def session_rows(lang: str, sessions: list[DashboardSession], current_id: str) -> list[SessionRow]:
+    """Return the session list rows: sign-in time in ``lang`` (UTC) and the browser."""
+    return [
+        SessionRow(
+            session_id=row.session_id,
+            signed_in=str(format_datetime(row.created_at, format="medium", locale=lang)) + " UTC",
+            user_agent=row.user_agent,
+            current=row.session_id == current_id,
+        )
+        for row in sessions
+    ]

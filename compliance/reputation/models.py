@@ -32,19 +32,26 @@ class GmailSpamRate(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
-class DashboardSessionRevocation(SQLModel, table=True):
-    """A dashboard session ended by sign-out before its token expired.
+class DashboardSession(SQLModel, table=True):
+    """A dashboard sign-in: kept on the server so that it can be listed and ended.
 
-    The session token is a signed cookie, so signing out must be recorded on
-    the server: a copy of the cookie would otherwise stay valid until it
-    expires (OWASP ASVS 4.0.3, 3.3.1). A row is kept until the session's
-    absolute end, then the maintenance loop deletes it.
+    The session token is a signed cookie whose ``jti`` is ``session_id``.
+    A token is accepted only while its row exists and is not ended, so
+    sign-out and "end this session" work at once, even on a copy of the
+    cookie (OWASP ASVS 4.0.3 3.3.1 and 3.3.4). The maintenance loop deletes
+    rows past their absolute end.
     """
 
-    __tablename__ = "dashboard_session_revocations"
+    __tablename__ = "dashboard_sessions"
 
-    # The session id: the ``jti`` that every renewal of the session's token keeps.
     session_id: str = Field(primary_key=True, max_length=64)
     sender_id: str = Field(foreign_key="senders.id", index=True, max_length=36)
-    revoked_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    # The API key that signed in; its revocation ends the session too.
+    key_id: str = Field(foreign_key="api_keys.id", index=True, max_length=36)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    # The absolute end: 12 hours after sign-in, whatever the renewals.
     expires_at: datetime = Field(sa_type=UtcDateTime, index=True)
+    ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # The browser's User-Agent, cut to 200 characters, so that the key's
+    # holder can tell the sessions apart in the list.
+    user_agent: str = Field(default="", max_length=200)
