@@ -19,6 +19,7 @@ from compliance.core.blind_index import BlindIndexer
 from compliance.core.context import Services
 from compliance.core.csrf import CsrfGuard
 from compliance.core.db import make_engine
+from compliance.core.error_responses import API_ERROR_RESPONSES
 from compliance.core.errors import install_error_handlers
 from compliance.core.fingerprint import ClientFingerprinter
 from compliance.core.gauges import outbox_gauges
@@ -189,29 +190,33 @@ def create_app(
         default_locale=settings.default_locale,
     )
 
-    app.include_router(api_keys.router)
-    app.include_router(consent_router.router)
-    app.include_router(topics_router.router)
-    app.include_router(ledger_router.router)
-    app.include_router(signup_form.api_router)
+    # API routers publish the JSON error body that compliance.core.errors
+    # sends. Pages are not in the schema and render HTML errors.
+    error_responses = API_ERROR_RESPONSES
+    app.include_router(api_keys.router, responses=error_responses)
+    app.include_router(consent_router.router, responses=error_responses)
+    app.include_router(topics_router.router, responses=error_responses)
+    app.include_router(ledger_router.router, responses=error_responses)
+    app.include_router(signup_form.api_router, responses=error_responses)
     app.include_router(signup_form.page_router)
     app.include_router(consent_pages.router)
     app.include_router(preference_pages.router)
-    app.include_router(preferences_router.router)
-    app.include_router(screening_router.router)
-    app.include_router(lists_router.router)
-    app.include_router(suppression_router.router)
-    app.include_router(events_router.router)
-    app.include_router(files_router.router)
+    app.include_router(preferences_router.router, responses=error_responses)
+    app.include_router(screening_router.router, responses=error_responses)
+    app.include_router(lists_router.router, responses=error_responses)
+    app.include_router(suppression_router.router, responses=error_responses)
+    app.include_router(events_router.router, responses=error_responses)
+    app.include_router(files_router.router, responses=error_responses)
     # The public DSR routes come first: /v1/dsr/certificate-key must not be
-    # read as the id of a request.
+    # read as the id of a request. They declare their own error responses
+    # because /x/{token} is a page.
     app.include_router(dsr_intake_router.router)
-    app.include_router(dsr_router.router)
-    app.include_router(processors_router.router)
-    app.include_router(reputation_router.router)
+    app.include_router(dsr_router.router, responses=error_responses)
+    app.include_router(processors_router.router, responses=error_responses)
+    app.include_router(reputation_router.router, responses=error_responses)
     app.include_router(dashboard.router)
-    app.include_router(presend_router.router)
-    app.include_router(domains_router.router)
+    app.include_router(presend_router.router, responses=error_responses)
+    app.include_router(domains_router.router, responses=error_responses)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -17,6 +17,7 @@ from pydantic import Field, field_validator
 from compliance.core.client_address import client_address
 from compliance.core.context import AppServices
 from compliance.core.db import DbSession
+from compliance.core.error_responses import API_ERROR_RESPONSES
 from compliance.core.errors import Conflict, InvalidInput, NotFound, RateLimited, safe_id
 from compliance.core.i18n import N_
 from compliance.core.tokens import TokenError, TokenPurpose
@@ -51,7 +52,7 @@ class CodeBody(ApiModel):
     code: str = Field(min_length=1, max_length=20)
 
 
-@router.post("/v1/dsr/intake", status_code=202)
+@router.post("/v1/dsr/intake", status_code=202, responses=API_ERROR_RESPONSES)
 def intake(
     body: IntakeBody, request: Request, session: DbSession, services: AppServices
 ) -> dict[str, object]:
@@ -100,7 +101,7 @@ def intake(
     }
 
 
-@router.post("/v1/dsr/intake/{request_id}/verify")
+@router.post("/v1/dsr/intake/{request_id}/verify", responses=API_ERROR_RESPONSES)
 def verify(
     request_id: str, body: CodeBody, session: DbSession, services: AppServices
 ) -> JSONResponse:
@@ -139,7 +140,18 @@ def verify(
     )
 
 
-@router.get("/x/{token}")
+# This route is a page, so its errors are HTML, like every path outside /v1.
+@router.get(
+    "/x/{token}",
+    responses={
+        200: {"content": {"application/json": {}, "text/csv": {}}},
+        404: {"description": "The link is invalid or expired.", "content": {"text/html": {}}},
+        422: {
+            "description": "Query parameter format is not json or csv.",
+            "content": {"text/html": {}},
+        },
+    },
+)
 def download_export(
     token: str,
     session: DbSession,

@@ -397,7 +397,10 @@ def certificate(request_id: str, session: DbSession, principal: Principal = DPO)
     )
 
 
-@router.get("/dsr/{request_id}/export")
+@router.get(
+    "/dsr/{request_id}/export",
+    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+)
 def export(
     request_id: str,
     session: DbSession,

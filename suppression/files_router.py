@@ -144,7 +144,15 @@ def list_formats(principal: Principal = SenderKey) -> list[FormatOut]:
     ]
 
 
-@router.get("/suppressions/export")
+@router.get(
+    "/suppressions/export",
+    responses={
+        200: {
+            "content": {"text/csv": {}, "application/json": {}, "application/x-ndjson": {}},
+            "description": "The file in the chosen format.",
+        }
+    },
+)
 def export_file(
     request: Request,
     session: DbSession,
