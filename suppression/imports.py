@@ -80,6 +80,7 @@ def import_records(
         if on_progress is not None:
             on_progress(len(batch))
 
+    # TODO: the CLI commits each batch, so a run killed here leaves rows with no audit event.
     record_event(
         session,
         sender_id,
