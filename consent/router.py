@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from typing import Literal
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import AnyHttpUrl, Field, field_validator
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from compliance.core.client_address import client_address
-from compliance.core.context import AppServices
+from compliance.core.context import AppServices, Services
 from compliance.core.db import DbEngine, read_only, transaction
 from compliance.core.errors import RateLimited
 from compliance.core.i18n import N_
@@ -97,14 +100,33 @@ ACCEPTED_BODY = {"status": "pending_confirmation"}
 
 
 @router.post("/subscribe", status_code=202)
-def subscribe(
+async def subscribe(
     body: SubscribeRequest, request: Request, engine: DbEngine, services: AppServices
 ) -> JSONResponse:
     """Record a sign-up and send the double opt-in email.
 
     The response is the same for a new, a pending or a known address, so the
-    endpoint cannot be used to learn who is subscribed.
+    endpoint cannot be used to learn who is subscribed. Its time is about
+    the same too. The sign-up of a new address is the slowest path, because
+    it also creates the contact's data key. Every other path (a resend to a
+    pending contact, or a sign-up that changes nothing) then waits in
+    ``asyncio.sleep`` until about the time that recent new sign-ups took
+    (:class:`~compliance.core.padding.ResponseTimePadding`). The database
+    work runs in the thread pool, so the wait blocks no thread.
     """
+    started = time.perf_counter()
+    created = await run_in_threadpool(_subscribe, body, request, engine, services)
+    if created:
+        services.signup_padding.record(time.perf_counter() - started)
+    else:
+        await services.signup_padding.pad(started)
+    return JSONResponse(ACCEPTED_BODY, status_code=202)
+
+
+def _subscribe(
+    body: SubscribeRequest, request: Request, engine: Engine, services: Services
+) -> bool:
+    """Record the sign-up and return True when it stored a new contact (the slowest path)."""
     # Behind a reverse proxy this is the forwarded address when
     # SENDGUARD_TRUSTED_PROXIES lists the proxy, and the TCP peer otherwise.
     client_ip = client_address(request)
@@ -115,7 +137,7 @@ def subscribe(
         )
 
     if body.website:
-        return JSONResponse(ACCEPTED_BODY, status_code=202)
+        return False
 
     # Three steps instead of one transaction, so that SQLite's write lock
     # covers the inserts only (docs/benchmarks-consent.md). The reads run in
@@ -126,7 +148,7 @@ def subscribe(
         check_public_topics(session, sender.id, body.topics)
         plan = signup.plan_subscribe(session, services, sender, body.email)
     if plan is None:
-        return JSONResponse(ACCEPTED_BODY, status_code=202)
+        return False
 
     lang = body.locale or sender.default_locale
     proof = signup.SignupProof(
@@ -159,4 +181,5 @@ def subscribe(
         # finds that contact and returns the same 202 as for a known address.
         with transaction(engine) as session:
             signup.subscribe(session, services, sender, body.email, proof, client)
-    return JSONResponse(ACCEPTED_BODY, status_code=202)
+        return False
+    return plan.contact is None

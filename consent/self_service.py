@@ -307,8 +307,8 @@ def mark_used(session: Session, request: SelfServiceRequest) -> None:
     session.flush()
 
 
-def send_magic_link(session: Session, services: Services, sender: Sender, address: str) -> None:
-    """Email a preference link to ``address`` when it is a live contact; otherwise nothing.
+def send_magic_link(session: Session, services: Services, sender: Sender, address: str) -> bool:
+    """Email a preference link to ``address`` when it is a live contact, and return whether it did.
 
     The caller returns the same response in both cases, so the form does
     not reveal who is on the list.
@@ -316,7 +316,7 @@ def send_magic_link(session: Session, services: Services, sender: Sender, addres
     found = find_contacts(session, sender.id, services.indexer.all_versions(address))
     contact = found[0] if found else None
     if contact is None or contact.status in (ContactStatus.ERASED, ContactStatus.EXPIRED):
-        return
+        return False
     sent_at = session.exec(
         select(SelfServiceRequest.created_at).where(
             SelfServiceRequest.contact_id == contact.id,
@@ -325,7 +325,7 @@ def send_magic_link(session: Session, services: Services, sender: Sender, addres
         )
     ).first()
     if sent_at is not None:
-        return
+        return False
     lifetime = timedelta(days=services.settings.preference_link_ttl_days)
     issued = services.tokens.issue_token(TokenPurpose.PREFERENCES, contact.id, sender.id, lifetime)
     now = utcnow()
@@ -362,6 +362,7 @@ def send_magic_link(session: Session, services: Services, sender: Sender, addres
         message=message,
     )
     session.flush()
+    return True
 
 
 def resubscribe(session: Session, services: Services, contact: Contact, client: ClientInfo) -> None:

@@ -115,8 +115,8 @@ def plan_subscribe(
     Nothing changes for a confirmed contact, within the resend cooldown, or
     for an address under a complaint or hard-bounce suppression.
     """
-    # TODO: these early returns respond faster than a new sign-up, a timing
-    # signal of whether the address is known; pad or do the same work.
+    # A known address takes a faster path than a new one, with no data key or
+    # no write at all. So the public route pads its response time.
     indexes = services.indexer.all_versions(address)
     found = _standing_contact(session, services, sender.id, indexes)
     if found is _SKIP:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,6 +13,7 @@ from compliance.core.csrf import CsrfGuard
 from compliance.core.fingerprint import ClientFingerprinter
 from compliance.core.keystore import KeyStore
 from compliance.core.mail import MailTransport
+from compliance.core.padding import ResponseTimePadding
 from compliance.core.ratelimit import RateLimiter
 from compliance.core.settings import Settings
 from compliance.core.signing import StatementSigner
@@ -37,6 +38,10 @@ class Services:
     signer: StatementSigner
     fingerprints: ClientFingerprinter
     csrf: CsrfGuard
+    # Per process: the fast paths of the public sign-up and of the magic
+    # link request wait as long as their full paths take (no enumeration).
+    signup_padding: ResponseTimePadding = field(default_factory=ResponseTimePadding)
+    magic_link_padding: ResponseTimePadding = field(default_factory=ResponseTimePadding)
 
 
 def get_services(request: Request) -> Services:
