@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from structlog.testing import capture_logs
 
 from compliance.app import create_app
 from compliance.core.settings import Settings
@@ -111,6 +112,20 @@ def test_no_configured_secret_in_any_response(exposed: tuple[TestClient, list[st
     for name, text in bodies(client).items():
         for secret in secrets:
             assert secret not in text, f"a configured secret appears in the {name} response"
+
+
+def test_no_configured_secret_in_logs(
+    exposed: tuple[TestClient, list[str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    client, secrets = exposed
+
+    with capture_logs() as events:
+        bodies(client)
+
+    logged = repr(events) + caplog.text
+    assert events, "no log line was captured"
+    for secret in secrets:
+        assert secret not in logged
 
 
 def test_schema_has_no_key_or_secret_example(exposed: tuple[TestClient, list[str]]) -> None:
