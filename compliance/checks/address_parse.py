@@ -20,6 +20,12 @@ US_REQUIRED_BOX = ("USPSBoxID",)
 US_LOCALITY = ("PlaceName", "StateName", "ZipCode")
 
 _SUB_WINDOW_SEPARATORS = re.compile(r"\s*[,;:()]\s*")
+# Maximum pieces in one retried sub-window. A US address usually has at most
+# six (company, street, unit, city, state and ZIP code, country), and two more
+# leave room for a care-of line and a department.
+MAX_SUB_WINDOW_PIECES = 8
+# Pieces of a long window that the retry looks at, counted from the end.
+MAX_RETRY_PIECES = 16
 
 
 def parse_us(window: str) -> dict[str, str]:
@@ -34,9 +40,16 @@ def parse_us(window: str) -> dict[str, str]:
     # Drop pieces from the left (sentences, company names) and then from the
     # right (country, web address) until a window tags cleanly.
     pieces = [piece for piece in _SUB_WINDOW_SEPARATORS.split(window) if piece]
+    # The matched text ends at its last part, usually the postcode, so the
+    # address is in the last pieces and sentences before it are dropped.
+    pieces = pieces[-MAX_RETRY_PIECES:]
     best: dict[str, str] = {}
     for start in range(len(pieces)):
-        for end in range(len(pieces), start, -1):
+        # Each tag call costs time linear in its text, so trying every pair of
+        # ends would take cubic time on a long footer line. With both bounds the
+        # retry makes at most MAX_RETRY_PIECES * MAX_SUB_WINDOW_PIECES calls.
+        last_end = min(len(pieces), start + MAX_SUB_WINDOW_PIECES)
+        for end in range(last_end, start, -1):
             candidate = _tag(", ".join(pieces[start:end]))
             if candidate is not None and _score(candidate) > _score(best):
                 best = candidate

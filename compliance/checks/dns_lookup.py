@@ -249,6 +249,7 @@ def parse_zone_text(
         f"{source} has no $ORIGIN line: add one, or give the zone's origin "
         "(for example example.org)"
     )
+    # TODO: $GENERATE is allowed with no bound on its range, so one line can add millions of names.
     try:
         # check_origin=False: a zone written for a check needs no SOA or NS.
         zone = dns.zone.from_text(
@@ -265,6 +266,10 @@ def parse_zone_text(
         if not has_ttl_default:
             message = _shift_line_number(message, source, -1)
         raise ZoneFileError(f"{source} is not a valid zone file: {message}") from None
+    except ValueError as error:
+        # dnspython 2.9 raises a bare ValueError, with no line number, for a
+        # SOA record whose owner is not the origin.
+        raise ZoneFileError(f"{source} is not a valid zone file: {error}") from None
 
     # dnspython returns a zone without origin for a file with no record at all.
     if zone.origin is None:

@@ -81,7 +81,8 @@ def value_text(value: object) -> str:
                 chunk.decode(charset or "utf-8", "replace") if isinstance(chunk, bytes) else chunk
                 for chunk, charset in pieces
             )
-    except (LookupError, ValueError, UnicodeError, TypeError):
+    except (LookupError, ValueError, UnicodeError, TypeError, email.errors.HeaderParseError):
+        # decode_header raises HeaderParseError for an encoded word with bad base64.
         return str(value).encode("utf-8", "replace").decode("utf-8", "replace")
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 

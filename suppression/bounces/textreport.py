@@ -84,8 +84,10 @@ def is_bounce_from(headers: Message) -> bool:
 
 
 def looks_like_bounce_sender(headers: Message) -> bool:
-    sender = header_text(headers, "From") + header_text(headers, "Return-Path")
-    return bool(_BOUNCE_SENDER.search(sender)) or headers.get("Return-Path", "").strip() == "<>"
+    # header_text, not headers.get: a header with 8-bit bytes comes back as a Header object.
+    return_path = header_text(headers, "Return-Path")
+    sender = header_text(headers, "From") + return_path
+    return bool(_BOUNCE_SENDER.search(sender)) or return_path.strip() == "<>"
 
 
 # Opening lines that only reports of a failed delivery carry, whoever sends them

@@ -24,6 +24,10 @@ JsonPath = tuple[str, ...]
 _CHUNK_BYTES = 1 << 16
 _WHITESPACE = " \t\r\n"
 _DECODER = json.JSONDecoder()
+# Besides JSONDecodeError, the json module raises ValueError for an integer
+# longer than sys.get_int_max_str_digits() (4300 digits by default) and
+# RecursionError for arrays or objects nested deeper than the recursion limit.
+_UNREADABLE_JSON = (ValueError, RecursionError)
 
 
 @dataclass(frozen=True)
@@ -86,9 +90,11 @@ def iter_json_lines(stream: BinaryIO) -> Iterator[JsonItem | RejectedLine]:
         if not text.strip():
             continue
         try:
-            yield JsonItem(number, json.loads(text))
-        except json.JSONDecodeError:
+            value = json.loads(text)
+        except _UNREADABLE_JSON:
             yield RejectedLine(number, "line", faults.INVALID_JSON)
+            continue
+        yield JsonItem(number, value)
 
 
 class _Malformed(Exception):
@@ -158,6 +164,8 @@ class _TextBuffer:
                     raise _Malformed(faults.INVALID_JSON) from None
                 end = -1
                 value = None
+            except _UNREADABLE_JSON:
+                raise _Malformed(faults.INVALID_JSON) from None
 
             # A number that ends with the buffer may continue in the next chunk.
             complete = end != -1 and (end < len(self.text) or self.eof)

@@ -163,7 +163,11 @@ def json_reader(kind: SendGridList) -> Reader:
                 yield RejectedLine(item.line, "json", faults.NOT_AN_OBJECT)
                 continue
 
-            item_group = text_of(found, "group_id") or group
+            # Only group unsubscribes are scoped. A group_id on another list's
+            # entry is ignored, so that entry stays global.
+            item_group = ""
+            if kind.scope is SuppressionScope.TOPIC:
+                item_group = text_of(found, "group_id") or group
             if kind.scope is SuppressionScope.TOPIC and not item_group:
                 fault = faults.scope_ref_required("SendGrid unsubscribe group id")
                 yield RejectedLine(item.line, "scope_ref", fault)

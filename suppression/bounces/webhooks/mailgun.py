@@ -23,7 +23,8 @@ def load(body: bytes) -> dict[str, Any]:
     """:raises WebhookFormatError: when the body is not a JSON object."""
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
+        # ValueError covers UnicodeDecodeError and integers too long to convert.
         raise WebhookFormatError("body is not JSON") from None
     if not isinstance(payload, dict):
         raise WebhookFormatError("body must be a JSON object with 'signature' and 'event-data'")
@@ -43,6 +44,10 @@ def verify(signing_key: str, payload: dict[str, Any]) -> None:
     )
     if not (timestamp and token and given):
         raise SignatureError("field 'signature' needs 'timestamp', 'token' and 'signature'")
+    # Mailgun sends digits and hex. hmac.compare_digest raises TypeError on other
+    # characters, and a lone surrogate from a JSON escape cannot be encoded.
+    if not (timestamp + token + given).isascii():
+        raise SignatureError("field 'signature' must contain only ASCII characters")
     expected = hmac.new(
         signing_key.encode("utf-8"), (timestamp + token).encode("utf-8"), hashlib.sha256
     ).hexdigest()

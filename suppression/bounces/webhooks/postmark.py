@@ -56,7 +56,8 @@ def verify(password: str, authorization: str) -> None:
 def parse(body: bytes) -> list[WebhookEvent]:
     try:
         item = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
+        # ValueError covers UnicodeDecodeError and integers too long to convert.
         raise WebhookFormatError("body is not JSON") from None
     if not isinstance(item, dict):
         raise WebhookFormatError("body must be a JSON object")

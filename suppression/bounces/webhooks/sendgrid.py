@@ -54,7 +54,8 @@ def parse(body: bytes) -> list[WebhookEvent]:
     """
     try:
         events = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
+        # ValueError covers UnicodeDecodeError and integers too long to convert.
         raise WebhookFormatError("body is not JSON") from None
     if isinstance(events, dict):
         events = [events]

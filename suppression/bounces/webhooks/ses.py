@@ -77,7 +77,8 @@ def load(body: bytes) -> dict[str, Any]:
     """:raises WebhookFormatError: when the body is not a JSON object."""
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
+        # ValueError covers UnicodeDecodeError and integers too long to convert.
         raise WebhookFormatError("body is not JSON") from None
     if not isinstance(payload, dict):
         raise WebhookFormatError("body must be a JSON object")
@@ -122,9 +123,14 @@ def verify(
     if text(envelope.get("TopicArn")) not in allowed_topics:
         raise SignatureError("field 'TopicArn' is not in SENDGUARD_SES_TOPIC_ARNS")
     url = text(envelope.get("SigningCertURL"))
-    parts = urlsplit(url)
+    not_sns_url = SignatureError("field 'SigningCertURL' is not an https URL of an SNS host")
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        # urlsplit raises on a malformed bracketed host such as "https://[".
+        raise not_sns_url from None
     if parts.scheme != "https" or not is_sns_host(parts.hostname or ""):
-        raise SignatureError("field 'SigningCertURL' is not an https URL of an SNS host")
+        raise not_sns_url
     try:
         signature = base64.b64decode(text(envelope.get("Signature")), validate=True)
     except (ValueError, binascii.Error):
@@ -149,7 +155,10 @@ def verify(
     if not isinstance(key, rsa.RSAPublicKey):
         raise SignatureError("the SNS certificate does not hold an RSA key")
     try:
-        key.verify(signature, "".join(lines).encode("utf-8"), padding.PKCS1v15(), algorithm)
+        # surrogatepass: a lone surrogate from a JSON escape gives bytes that
+        # fail the signature check instead of raising UnicodeEncodeError.
+        signed = "".join(lines).encode("utf-8", errors="surrogatepass")
+        key.verify(signature, signed, padding.PKCS1v15(), algorithm)
     except InvalidSignature:
         raise SignatureError("field 'Signature' does not match the message") from None
 
@@ -162,7 +171,7 @@ def unwrap(envelope: dict[str, Any]) -> dict[str, Any]:
     if "Message" in envelope and "Type" in envelope:
         try:
             message = json.loads(text(envelope.get("Message")))
-        except ValueError:
+        except (ValueError, RecursionError):
             raise WebhookFormatError("field 'Message' is not JSON") from None
         if not isinstance(message, dict):
             raise WebhookFormatError("field 'Message' must be a JSON object")
@@ -214,7 +223,8 @@ def parse(message: dict[str, Any]) -> list[WebhookEvent]:
     elif kind == "Delivery":
         delivery = _object(message, "delivery")
         when = parse_time(delivery.get("timestamp"))
-        for address in delivery.get("recipients") or []:
+        recipients = delivery.get("recipients")
+        for address in recipients if isinstance(recipients, list) else []:
             if isinstance(address, str):
                 verdict = simple_verdict(
                     address,
@@ -252,7 +262,8 @@ def _campaign(mail: dict[str, Any]) -> str:
         values = tags.get("sendguard_campaign")
         if isinstance(values, list) and values and isinstance(values[0], str):
             return values[0]
-    for header in mail.get("headers") or []:
+    headers = mail.get("headers")
+    for header in headers if isinstance(headers, list) else []:
         if isinstance(header, dict) and text(header.get("name")).lower() == "x-sendguard-campaign":
             return text(header.get("value"))
     return ""
