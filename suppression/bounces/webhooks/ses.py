@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 import re
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from functools import lru_cache
@@ -99,9 +100,32 @@ def sns_host_region(hostname: str) -> str:
     return match.group(1) if match else ""
 
 
+class RejectRedirect(urllib.request.HTTPRedirectHandler):
+    """A urllib handler that refuses every redirect.
+
+    Returning None makes urllib raise ``HTTPError`` with the 3xx status, so a
+    call never reaches a host that the URL checks did not see.
+    """
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 @lru_cache(maxsize=16)
 def _fetch_https(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - https checked
+    """Fetch an SNS signing certificate: no redirect, a 5 s timeout, at most 64 KiB.
+
+    :raises OSError: ``HTTPError`` for a non-2xx status (3xx included),
+        ``URLError`` or ``TimeoutError`` when the connection fails.
+    """
+    opener = urllib.request.build_opener(RejectRedirect)
+    try:
+        response = opener.open(url, timeout=5)
+    except urllib.error.HTTPError as error:
+        # The error keeps the connection open; the caller needs only the failure.
+        error.close()
+        raise
+    with response:
         data: bytes = response.read(65536)
     return data
 

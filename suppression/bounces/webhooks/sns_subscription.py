@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 from xml.parsers import expat
 
 from suppression.bounces.webhooks.common import text
-from suppression.bounces.webhooks.ses import is_sns_host, sns_host_region
+from suppression.bounces.webhooks.ses import RejectRedirect, is_sns_host, sns_host_region
 
 # Takes the checked ``SubscribeURL`` and returns the body of SNS's response.
 SubscriptionConfirmer = Callable[[str], bytes]
@@ -121,13 +121,6 @@ def check_subscribe_url(envelope: dict[str, Any]) -> str:
     return url
 
 
-class _RejectRedirect(urllib.request.HTTPRedirectHandler):
-    # Returning None makes urllib raise HTTPError with the 3xx status, so a
-    # redirect never sends the token to a host the checks did not see.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 def confirm_https(
     url: str,
     *,
@@ -148,7 +141,8 @@ def confirm_https(
     :raises http.client.HTTPException: when the response is not valid HTTP.
     """
     # NOTE: the host name lookup runs before any socket exists, so no timeout bounds it.
-    opener = urllib.request.build_opener(_RejectRedirect)
+    # RejectRedirect: a redirect must never send the token to a host the checks did not see.
+    opener = urllib.request.build_opener(RejectRedirect)
     deadline = time.monotonic() + timeout_seconds
     try:
         response = opener.open(url, timeout=timeout_seconds)
