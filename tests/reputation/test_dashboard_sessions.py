@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -161,18 +161,25 @@ def test_renewal_never_passes_absolute_end(web: TestClient, owner: Tenant) -> No
     assert renewed.expires_at <= renewed.auth_time + SESSION_LIFETIME
 
 
-def test_token_without_sign_in_time_rejected(web: TestClient, owner: Tenant) -> None:
+def resigned(web: TestClient, owner: Tenant, **claims: Any) -> tuple[str, str]:
+    """Sign in, then sign a second token for the same key with other claims; return both."""
     app: FastAPI = web.app  # type: ignore[assignment]
     tokens = app.state.services.tokens
     genuine = cookie_value(session_cookie(login(web, owner.sender_key)))
-    claims = tokens.verify(genuine, TokenPurpose.DASHBOARD_SESSION)
-    legacy = tokens.issue_token(
+    verified = tokens.verify(genuine, TokenPurpose.DASHBOARD_SESSION)
+    other = tokens.issue_token(
         TokenPurpose.DASHBOARD_SESSION,
-        claims.subject_id,
+        verified.subject_id,
         owner.sender_id,
         timedelta(minutes=5),
-        token_id=claims.token_id,
+        token_id=claims.pop("token_id", verified.token_id),
+        **claims,
     ).token
+    return genuine, str(other)
+
+
+def test_token_without_sign_in_time_rejected(web: TestClient, owner: Tenant) -> None:
+    genuine, legacy = resigned(web, owner)
 
     assert show(web, genuine) == 200
     assert show(web, legacy) == 303
@@ -180,18 +187,7 @@ def test_token_without_sign_in_time_rejected(web: TestClient, owner: Tenant) -> 
 
 def test_unknown_session_id_rejected(web: TestClient, owner: Tenant) -> None:
     # A validly signed token whose session was never recorded: no row, no session.
-    app: FastAPI = web.app  # type: ignore[assignment]
-    tokens = app.state.services.tokens
-    genuine = cookie_value(session_cookie(login(web, owner.sender_key)))
-    claims = tokens.verify(genuine, TokenPurpose.DASHBOARD_SESSION)
-    unrecorded = tokens.issue_token(
-        TokenPurpose.DASHBOARD_SESSION,
-        claims.subject_id,
-        owner.sender_id,
-        timedelta(minutes=5),
-        token_id="never-recorded",
-        auth_time=utcnow(),
-    ).token
+    _, unrecorded = resigned(web, owner, token_id="never-recorded", auth_time=utcnow())
 
     assert show(web, unrecorded) == 303
 
