@@ -25,7 +25,8 @@ from compliance.core.context import AppServices, Services
 from compliance.core.db import DbSession
 from compliance.core.errors import RateLimited
 from compliance.core.i18n import N_
-from compliance.core.models import Sender, utcnow
+from compliance.core.models import utcnow
+from compliance.core.request_body import PageForm, RawBody
 from compliance.core.tokens import TokenPurpose
 from compliance.core.validation import email_address
 from consent import preferences, self_service, service, signup
@@ -143,11 +144,15 @@ def preference_center(
 
 
 @router.post("/p/{token}/{action}")
-async def preference_action(
-    token: str, action: str, request: Request, session: DbSession, services: AppServices
+def preference_action(
+    token: str,
+    action: str,
+    request: Request,
+    form: PageForm,
+    session: DbSession,
+    services: AppServices,
 ) -> Response:
     """Apply one form of the preference page, then redirect back to it."""
-    form = await request.form()
     try:
         link = signup.open_link(session, services, token, TokenPurpose.PREFERENCES)
     except service.LinkError as error:
@@ -250,14 +255,17 @@ def unsubscribe_page(
 
 
 @router.post("/u/{token}")
-async def unsubscribe(
-    token: str, request: Request, session: DbSession, services: AppServices
+def unsubscribe(
+    token: str,
+    request: Request,
+    raw: RawBody,
+    form: PageForm,
+    session: DbSession,
+    services: AppServices,
 ) -> Response:
     """Unsubscribe what the link was sent for: the page's button or an RFC 8058 one-click POST."""
     # RFC 8058 section 3.1: the body carries List-Unsubscribe=One-Click, sent
     # as application/x-www-form-urlencoded or multipart/form-data.
-    raw = await request.body()
-    form = await request.form()
     # Some senders of one-click POSTs omit the Content-Type; the body alone
     # is then the RFC 8058 marker.
     one_click = (
@@ -313,19 +321,50 @@ def magic_link_page(
 
 @router.post("/m/{form_id}")
 async def magic_link(
-    form_id: str, request: Request, session: DbSession, services: AppServices
+    form_id: str, request: Request, form: PageForm, session: DbSession, services: AppServices
 ) -> Response:
-    form = await request.form()
+    """Email a preference-center link to the address, if it is a contact of the sender.
+
+    The route stays ``async`` for the padding's ``asyncio.sleep``; everything
+    that reads or writes the database, the rate limiter included, runs in
+    the thread pool (see compliance.core.request_body).
+    """
     lang = page_locale(request, services, None)
     if not services.csrf.check(request, form.get("csrf")):
         return _csrf_failed(request, services, lang)
+    address = _field(form, "email").strip()
+    # The same response whether or not the address is known (no enumeration),
+    # and about the same time: a request that sends no email waits as long
+    # as recent ones that did, in asyncio.sleep. The commit is inside the
+    # measured time because it is part of the sending path's work.
+    started = perf_counter()
+    outcome = await run_in_threadpool(
+        _request_magic_link, request, session, services, form_id, address, lang
+    )
+    if isinstance(outcome, Response):
+        return outcome
+    if outcome:
+        services.magic_link_padding.record(perf_counter() - started)
+    else:
+        await services.magic_link_padding.pad(started)
+    return _back(f"/m/{form_id}", lang, "sent")
+
+
+def _request_magic_link(
+    request: Request,
+    session: Session,
+    services: Services,
+    form_id: str,
+    address: str,
+    lang: str,
+) -> bool | Response:
+    """Send the link and return whether one was sent, or return the page for an invalid address."""
     if not services.subscribe_limiter.allow(f"magic:{client_address(request)}"):
         raise RateLimited(
             N_("Too many requests from this client; wait a minute and try again."),
             retry_after_seconds=60,
         )
     sender = signup.sender_by_form_id(session, form_id)
-    address = _field(form, "email").strip()
     try:
         email_address(address)
     except ValueError:
@@ -339,20 +378,6 @@ async def magic_link(
             sent=False,
             invalid=True,
         )
-    # The same response whether or not the address is known (no enumeration),
-    # and about the same time: a request that sends no email waits as long
-    # as recent ones that did, in asyncio.sleep. The commit is inside the
-    # measured time because it is part of the sending path's work.
-    started = perf_counter()
-    sent = await run_in_threadpool(_send_magic_link, session, services, sender, address)
-    if sent:
-        services.magic_link_padding.record(perf_counter() - started)
-    else:
-        await services.magic_link_padding.pad(started)
-    return _back(f"/m/{form_id}", lang, "sent")
-
-
-def _send_magic_link(session: Session, services: Services, sender: Sender, address: str) -> bool:
     sent = self_service.send_magic_link(session, services, sender, address)
     session.commit()
     return sent
@@ -371,10 +396,9 @@ def address_change_page(
 
 
 @router.post("/a/{token}")
-async def address_change(
-    token: str, request: Request, session: DbSession, services: AppServices
+def address_change(
+    token: str, request: Request, form: PageForm, session: DbSession, services: AppServices
 ) -> Response:
-    form = await request.form()
     try:
         link = signup.open_link(session, services, token, TokenPurpose.ADDRESS_CHANGE)
         lang = page_locale(request, services, link.contact)
@@ -408,11 +432,10 @@ def self_service_page(
 
 
 @router.post("/s/{token}")
-async def self_service_action(
-    token: str, request: Request, session: DbSession, services: AppServices
+def self_service_action(
+    token: str, request: Request, form: PageForm, session: DbSession, services: AppServices
 ) -> Response:
     """Send the data download, or carry out the erasure, that the emailed link unlocked."""
-    form = await request.form()
     try:
         link = signup.open_link(session, services, token, TokenPurpose.SELF_SERVICE)
         opened = self_service.open_self_service(session, link)

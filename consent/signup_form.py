@@ -23,6 +23,7 @@ from compliance.core.db import DbSession
 from compliance.core.errors import InvalidInput, NotFound, RateLimited, safe_id
 from compliance.core.i18n import N_, gettext_context, translate
 from compliance.core.models import Role, Sender
+from compliance.core.request_body import PageForm
 from compliance.core.validation import email_address
 from consent import service, signup
 from consent.pages import page_locale, render
@@ -96,11 +97,10 @@ def _error_page(
 
 
 @page_router.post("/f/{form_id}")
-async def submit_form(
-    form_id: str, request: Request, session: DbSession, services: AppServices
+def submit_form(
+    form_id: str, request: Request, form: PageForm, session: DbSession, services: AppServices
 ) -> Response:
     """Record a sign-up posted by the HTML form, then show one "check your inbox" page."""
-    form = await request.form()
     chosen = _field(form, "lang")
     lang = chosen if chosen in ("fr", "en") else page_locale(request, services, None)
 

@@ -7,7 +7,6 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
 from compliance.core.auth import Principal, require_roles
 from compliance.core.context import AppServices, Services
@@ -22,6 +21,7 @@ from compliance.core.errors import (
 )
 from compliance.core.i18n import N_
 from compliance.core.models import Role, Sender
+from compliance.core.request_body import RawBody
 from suppression.bounces import classify
 from suppression.bounces.ingest import ingest, raw_origin
 from suppression.bounces.policy import BouncePolicy
@@ -59,14 +59,13 @@ class EventsOut(BaseModel):
 
 
 @router.post("/raw", response_model=EventsOut)
-async def post_raw(
-    request: Request,
+def post_raw(
+    raw: RawBody,
     session: DbSession,
     services: AppServices,
     principal: Principal = Depends(require_roles(Role.SENDER)),  # noqa: B008 - FastAPI dependency
 ) -> EventsOut:
     """Classify one raw message (a bounce, complaint, reply or unsubscribe request) and apply it."""
-    raw = await request.body()
     if not raw.strip():
         raise InvalidInput(
             "body", N_("The request body is empty; send the raw message as message/rfc822.")
@@ -158,8 +157,8 @@ def _bad_payload(provider: str) -> InvalidInput:
 
 
 @router.post("/ses/{sender_id}", response_model=WebhookOut)
-async def post_ses(
-    sender_id: str, request: Request, session: DbSession, services: AppServices
+def post_ses(
+    sender_id: str, request: Request, body: RawBody, session: DbSession, services: AppServices
 ) -> WebhookOut:
     """Amazon SES notifications and event publishing through SNS, verified by SNS's signature."""
     topics = frozenset(
@@ -169,7 +168,7 @@ async def post_ses(
         raise _not_configured("Amazon SES", "SENDGUARD_SES_TOPIC_ARNS")
     fetch = getattr(request.app.state, "sns_certificate_fetcher", None)
     try:
-        envelope = ses.load(await request.body())
+        envelope = ses.load(body)
         if fetch is None:
             ses.verify(envelope, topics)
         else:
@@ -183,7 +182,7 @@ async def post_ses(
     kind = envelope.get("Type")
     if kind == "SubscriptionConfirmation":
         _require_sender(session, sender_id)
-        await _confirm_subscription(request, sender_id, envelope)
+        _confirm_subscription(request, sender_id, envelope)
         return WebhookOut(received=0, outcomes={})
     if kind == "UnsubscribeConfirmation":
         # The topic unsubscribed this endpoint, and confirming again would undo that.
@@ -241,7 +240,7 @@ _SUBSCRIBE_URL_MESSAGES = {
 }
 
 
-async def _confirm_subscription(request: Request, sender_id: str, envelope: dict[str, Any]) -> None:
+def _confirm_subscription(request: Request, sender_id: str, envelope: dict[str, Any]) -> None:
     """Confirm the SNS subscription of a verified ``SubscriptionConfirmation`` message.
 
     Tests put a fake transport in ``app.state.sns_subscription_confirmer``.
@@ -249,10 +248,8 @@ async def _confirm_subscription(request: Request, sender_id: str, envelope: dict
     confirmer = getattr(request.app.state, "sns_subscription_confirmer", None)
     topic_arn = envelope.get("TopicArn")
     try:
-        # The request blocks for up to a few seconds, so it runs off the event loop.
-        arn = await run_in_threadpool(
-            sns_subscription.confirm, envelope, confirmer or sns_subscription.confirm_https
-        )
+        # The request blocks for up to a few seconds; the route runs in the thread pool.
+        arn = sns_subscription.confirm(envelope, confirmer or sns_subscription.confirm_https)
     except sns_subscription.SubscribeUrlError as error:
         log.warning(
             "ses.subscribe_url_rejected",
@@ -282,14 +279,13 @@ async def _confirm_subscription(request: Request, sender_id: str, envelope: dict
 
 
 @router.post("/sendgrid/{sender_id}", response_model=WebhookOut)
-async def post_sendgrid(
-    sender_id: str, request: Request, session: DbSession, services: AppServices
+def post_sendgrid(
+    sender_id: str, request: Request, body: RawBody, session: DbSession, services: AppServices
 ) -> WebhookOut:
     """SendGrid Event Webhook with Signed Event Webhook enabled (ECDSA)."""
     key = services.settings.sendgrid_webhook_public_key
     if not key:
         raise _not_configured("SendGrid", "SENDGUARD_SENDGRID_WEBHOOK_PUBLIC_KEY")
-    body = await request.body()
     try:
         sendgrid.verify(
             key,
@@ -306,15 +302,15 @@ async def post_sendgrid(
 
 
 @router.post("/mailgun/{sender_id}", response_model=WebhookOut)
-async def post_mailgun(
-    sender_id: str, request: Request, session: DbSession, services: AppServices
+def post_mailgun(
+    sender_id: str, body: RawBody, session: DbSession, services: AppServices
 ) -> WebhookOut:
     """Mailgun webhooks, verified by the HMAC in their ``signature`` field."""
     key = services.settings.mailgun_webhook_signing_key
     if key is None:
         raise _not_configured("Mailgun", "SENDGUARD_MAILGUN_WEBHOOK_SIGNING_KEY")
     try:
-        payload = mailgun.load(await request.body())
+        payload = mailgun.load(body)
         mailgun.verify(key.get_secret_value(), payload)
         events = mailgun.parse(payload)
     except SignatureError:
@@ -325,8 +321,8 @@ async def post_mailgun(
 
 
 @router.post("/postmark/{sender_id}", response_model=WebhookOut)
-async def post_postmark(
-    sender_id: str, request: Request, session: DbSession, services: AppServices
+def post_postmark(
+    sender_id: str, request: Request, body: RawBody, session: DbSession, services: AppServices
 ) -> WebhookOut:
     """Postmark webhooks, which Postmark does not sign: HTTP Basic credentials protect them."""
     password = services.settings.postmark_webhook_password
@@ -334,7 +330,7 @@ async def post_postmark(
         raise _not_configured("Postmark", "SENDGUARD_POSTMARK_WEBHOOK_PASSWORD")
     try:
         postmark.verify(password.get_secret_value(), request.headers.get("authorization", ""))
-        events = postmark.parse(await request.body())
+        events = postmark.parse(body)
     except SignatureError:
         raise _bad_signature("Postmark") from None
     except WebhookFormatError:

@@ -35,6 +35,7 @@ from compliance.core.context import AppServices, Services
 from compliance.core.db import DbSession
 from compliance.core.i18n import N_, gettext_context, negotiate_locale, translate
 from compliance.core.models import ApiKey, Role, utcnow
+from compliance.core.request_body import PageForm
 from compliance.core.tenants import find_active_key
 from compliance.core.tokens import TokenError, TokenPurpose
 from compliance.presend.reports import latest_report, report_from_dict
@@ -236,9 +237,8 @@ def login_page(request: Request, services: AppServices) -> Response:
 
 
 @router.post("/dashboard/login")
-async def login(request: Request, session: DbSession, services: AppServices) -> Response:
+def login(request: Request, form: PageForm, session: DbSession, services: AppServices) -> Response:
     """Check the pasted API key, then set the session cookie and go to the dashboard."""
-    form = await request.form()
     lang = dashboard_locale(request, services)
     if not services.csrf.check(request, form.get("csrf")):
         log.info("dashboard.login_rejected", reason="csrf")
@@ -272,13 +272,12 @@ async def login(request: Request, session: DbSession, services: AppServices) -> 
 
 
 @router.post("/dashboard/logout")
-async def logout(request: Request, session: DbSession, services: AppServices) -> Response:
+def logout(request: Request, form: PageForm, session: DbSession, services: AppServices) -> Response:
     """End the session on the server, then clear its cookie.
 
     The row stays, marked ended, until the session's absolute end, so a
     copy of the cookie, in another tab or elsewhere, stops working too.
     """
-    form = await request.form()
     lang = dashboard_locale(request, services)
     if not services.csrf.check(request, form.get("csrf")):
         log.info("dashboard.logout_rejected", reason="csrf")
@@ -292,15 +291,14 @@ async def logout(request: Request, session: DbSession, services: AppServices) ->
 
 
 @router.post("/dashboard/sessions/end")
-async def end_sessions_page(
-    request: Request, session: DbSession, services: AppServices
+def end_sessions_page(
+    request: Request, form: PageForm, session: DbSession, services: AppServices
 ) -> Response:
     """End one session of the signed-in key, or all its others, once the key is pasted again.
 
     Asking for the key again follows ASVS 4.0.3 3.3.4: a stolen cookie alone
     must not be able to end the sessions of the key's holder.
     """
-    form = await request.form()
     lang = dashboard_locale(request, services)
     if not services.csrf.check(request, form.get("csrf")):
         log.info("dashboard.sessions_end_rejected", reason="csrf")
