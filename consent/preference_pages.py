@@ -334,9 +334,9 @@ async def magic_link(
         return _csrf_failed(request, services, lang)
     address = _field(form, "email").strip()
     # The same response whether or not the address is known (no enumeration),
-    # and about the same time: a request that sends no email waits as long
-    # as recent ones that did, in asyncio.sleep. The commit is inside the
-    # measured time because it is part of the sending path's work.
+    # and about the same time: every request waits, in asyncio.sleep, until
+    # about as long as recent ones that sent an email took. The commit is
+    # inside the measured time because it is part of the sending path's work.
     started = perf_counter()
     outcome = await run_in_threadpool(
         _request_magic_link, request, session, services, form_id, address, lang
@@ -345,8 +345,7 @@ async def magic_link(
         return outcome
     if outcome:
         services.magic_link_padding.record(perf_counter() - started)
-    else:
-        await services.magic_link_padding.pad(started)
+    await services.magic_link_padding.pad(started)
     return _back(f"/m/{form_id}", lang, "sent")
 
 

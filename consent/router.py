@@ -108,18 +108,16 @@ async def subscribe(
     The response is the same for a new, a pending or a known address, so the
     endpoint cannot be used to learn who is subscribed. Its time is about
     the same too. The sign-up of a new address is the slowest path, because
-    it also creates the contact's data key. Every other path (a resend to a
-    pending contact, or a sign-up that changes nothing) then waits in
-    ``asyncio.sleep`` until about the time that recent new sign-ups took
-    (:class:`~compliance.core.padding.ResponseTimePadding`). The database
-    work runs in the thread pool, so the wait blocks no thread.
+    it also creates the contact's data key. Every path, that one included,
+    then waits in ``asyncio.sleep`` until about the time that recent new
+    sign-ups took (:class:`~compliance.core.padding.ResponseTimePadding`).
+    The database work runs in the thread pool, so the wait blocks no thread.
     """
     started = time.perf_counter()
     created = await run_in_threadpool(_subscribe, body, request, engine, services)
     if created:
         services.signup_padding.record(time.perf_counter() - started)
-    else:
-        await services.signup_padding.pad(started)
+    await services.signup_padding.pad(started)
     return JSONResponse(ACCEPTED_BODY, status_code=202)
 
 

@@ -3,12 +3,20 @@
 The sign-up of a new address creates a data key, encrypts, writes and
 commits. For a pending address it skips the key, and for a confirmed,
 suppressed or recently mailed one it only reads. Its response time would
-then tell anyone whether an address is on a list. So the fast paths sleep
-until about the time that the full path has taken recently in this process.
+then tell anyone whether an address is on a list. So every path, the full
+one included, sleeps until about the time that the full path has taken
+recently in this process.
+
+Padding the full path too is what makes the estimate safe to expose. A
+client that slows new sign-ups for a while (with a burst of them) raises
+the estimate; if only the fast paths waited for it, they would then be
+slower than a new sign-up and give the answer away. With every path padded,
+each one ends at about the estimate, and only a full path slower than the
+estimate shows its own time.
 
 The sleep is an ``asyncio.sleep`` in the route, so a padded request keeps
-no worker thread busy while it waits. The full path is never slowed,
-because it only feeds the estimate.
+no worker thread busy while it waits. A new sign-up waits on average about
+half the spread of its own durations.
 """
 
 from __future__ import annotations
