@@ -39,6 +39,13 @@ def require_roles(*allowed: Role) -> Callable[..., Principal]:
     def dependency(request: Request, session: DbSession) -> Principal:
         header = request.headers.get("authorization", "")
         scheme, _, presented = header.partition(" ")
+        if header and scheme.lower() != "bearer":
+            raise Unauthorized(
+                N_(
+                    "The Authorization header uses another scheme than Bearer; send "
+                    "'Authorization: Bearer <key>'."
+                )
+            )
         if scheme.lower() != "bearer" or not presented.strip():
             raise Unauthorized(
                 N_("Missing API key; send the header 'Authorization: Bearer <key>'.")

@@ -141,6 +141,14 @@ _VALIDATION_MESSAGES: dict[str, str] = {
         "or 2026-01-10T10:00:00+01:00."
     ),
     "value_error": N_("Field %(field)s is invalid: %(reason)s"),
+    "greater_than_equal": N_("Field %(field)s must be at least %(ge)s."),
+    "greater_than": N_("Field %(field)s must be greater than %(gt)s."),
+    "less_than_equal": N_("Field %(field)s must be at most %(le)s."),
+    "less_than": N_("Field %(field)s must be less than %(lt)s."),
+    "finite_number": N_("Field %(field)s must be a finite number."),
+    "string_unicode": N_(
+        "Field %(field)s must be valid Unicode text; remove unpaired surrogate escapes."
+    ),
 }
 _FALLBACK_MESSAGE = N_(
     "Field %(field)s is invalid; check its type and format in the API documentation."
@@ -162,6 +170,8 @@ def validation_problems(error: RequestValidationError, lang: str) -> list[dict[s
         params: dict[str, object] = {"field": field}
         params["max_length"] = context.get("max_length", "")
         params["min_length"] = context.get("min_length", "")
+        for bound in ("ge", "gt", "le", "lt"):
+            params[bound] = context.get(bound, "")
         expected = str(context.get("expected", ""))
         # pydantic joins the allowed values with an English "or".
         params["expected"] = expected.replace("' or '", "' ou '") if lang == "fr" else expected
@@ -225,7 +235,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, error: StarletteHTTPException) -> Response:
         lang = request_locale(request)
         messages = {
-            400: N_("The request body could not be read; send a JSON object encoded in UTF-8."),
+            400: N_(
+                "The request body could not be read; send a JSON object encoded in UTF-8, "
+                "without nesting hundreds of levels deep or numbers over 4,300 digits."
+            ),
             404: N_("Not found. Check the address of the page or the route."),
             405: N_("This method is not allowed on this route."),
         }

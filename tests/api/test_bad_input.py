@@ -228,3 +228,50 @@ def test_naive_datetime_needs_zone(client: TestClient, tenant: Tenant) -> None:
 
     assert response.status_code == 422
     assert "time zone" in response.json()["detail"]
+
+
+def test_negative_count_names_the_bound(client: TestClient, tenant: Tenant) -> None:
+    # Validation runs before the route looks the campaign up.
+    response = client.post(
+        "/v1/campaigns/no-such-campaign/sent",
+        json={"counts": {"sent": -5}},
+        headers={**tenant.auth("sender"), "Accept-Language": "en"},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "counts.sent"
+    assert response.json()["detail"] == "Field counts.sent must be at least 0."
+
+
+def test_lone_surrogate_names_unicode(client: TestClient, tenant: Tenant) -> None:
+    response = client.post(
+        "/v1/lists",
+        content=b'{"name": "Lecteurs \\ud800"}',
+        headers={**tenant.auth("sender"), "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 422
+    assert "Unicode" in response.json()["detail"]
+    assert response.json()["errors"][0]["fault"] == "string_unicode"
+
+
+def test_huge_number_explains_limit(client: TestClient, tenant: Tenant) -> None:
+    response = client.post(
+        "/v1/lists",
+        content=b'{"name": ' + b"9" * 5000 + b"}",
+        headers={**tenant.auth("sender"), "Content-Type": "application/json"},
+    )
+
+    assert response.status_code in (400, 422)
+    assert "4" in response.json()["detail"]
+    assert "300" in response.json()["detail"]
+
+
+def test_other_auth_scheme_is_named(client: TestClient, tenant: Tenant) -> None:
+    response = client.get(
+        "/v1/topics",
+        headers={"Authorization": "Basic dXNlcjpwYXNz", "Accept-Language": "en"},
+    )
+
+    assert response.status_code == 401
+    assert "another scheme than Bearer" in response.json()["detail"]
