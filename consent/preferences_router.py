@@ -21,7 +21,7 @@ from compliance.core.models import Role, utcnow
 from compliance.core.validation import ApiModel
 from consent import preferences
 from consent.headers import preferences_url, unsubscribe_headers
-from consent.models import Contact, PreferenceEvent
+from consent.models import Contact, PreferenceEvent, PreferenceMethod
 from consent.service import subscriptions_of
 from consent.topics import declared_topics
 from suppression.lists import memberships_of
@@ -141,7 +141,7 @@ def list_events(
     since: Annotated[datetime, Query(description="ISO 8601 time with zone")],
     until: datetime | None = None,
     kind: Annotated[str | None, Query(max_length=24)] = None,
-    method: Annotated[str | None, Query(max_length=16)] = None,
+    method: PreferenceMethod | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     principal: Principal = SenderKey,
 ) -> EventsOut:
@@ -155,7 +155,7 @@ def list_events(
     if kind is not None:
         query = query.where(PreferenceEvent.kind == kind)
     if method is not None:
-        query = query.where(PreferenceEvent.method == method)
+        query = query.where(PreferenceEvent.method == method.value)
     rows = session.exec(query.order_by(col(PreferenceEvent.created_at)).limit(limit)).all()
     counts = Counter(row.client_hash for row in rows if row.client_hash)
     return EventsOut(

@@ -23,7 +23,13 @@ from dsr import closing, queries, workflow
 from dsr.access import export_csv, export_json
 from dsr.emails import REJECTION_GROUNDS
 from dsr.execution import EXCEPTION_CATEGORIES, EXCEPTION_GROUNDS, EXPORT_FIELD, ErasureException
-from dsr.models import DataSubjectRequest, RequestSource, RequestType, request_key_id
+from dsr.models import (
+    DataSubjectRequest,
+    RequestSource,
+    RequestStatus,
+    RequestType,
+    request_key_id,
+)
 from dsr.payload import PayloadGone, request_data_key
 from dsr.views import DsrDetail, DsrView, request_detail, request_view
 
@@ -261,7 +267,7 @@ def import_requests(
 def list_requests(
     session: DbSession,
     principal: Principal = DPO,
-    status: str | None = Query(default=None, max_length=16),
+    status: RequestStatus | None = None,
     type: RequestType | None = None,
     due_before: AwareDatetime | None = None,
     overdue: bool = False,
@@ -272,7 +278,7 @@ def list_requests(
     rows = queries.list_requests(
         session,
         principal.sender_id,
-        status=status,
+        status=status.value if status else None,
         request_type=type.value if type else None,
         due_before=due_before,
         overdue=overdue,

@@ -275,3 +275,34 @@ def test_other_auth_scheme_is_named(client: TestClient, tenant: Tenant) -> None:
 
     assert response.status_code == 401
     assert "another scheme than Bearer" in response.json()["detail"]
+
+
+def test_unknown_dsr_status_lists_values(client: TestClient, tenant: Tenant) -> None:
+    response = client.get(
+        "/v1/dsr",
+        params={"status": "' OR '1'='1"},
+        headers={**tenant.auth("dpo"), "Accept-Language": "en"},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "status"
+    assert "'received'" in response.json()["detail"]
+
+
+def test_known_dsr_status_filters(client: TestClient, tenant: Tenant) -> None:
+    response = client.get("/v1/dsr", params={"status": "received"}, headers=tenant.auth("dpo"))
+
+    assert response.status_code == 200
+    assert response.json() == []
+
+
+def test_unknown_event_method_lists_values(client: TestClient, tenant: Tenant) -> None:
+    response = client.get(
+        "/v1/preference-events",
+        params={"since": "2026-01-01T00:00:00Z", "method": "carrier-pigeon"},
+        headers={**tenant.auth("sender"), "Accept-Language": "en"},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "method"
+    assert "'one_click'" in response.json()["detail"]
