@@ -325,9 +325,9 @@ async def magic_link(
 ) -> Response:
     """Email a preference-center link to the address, if it is a contact of the sender.
 
-    The route stays ``async`` for the padding's ``asyncio.sleep``; everything
-    that reads or writes the database, the rate limiter included, runs in
-    the thread pool (see compliance.core.request_body).
+    The route stays ``async`` for the padding's ``asyncio.sleep``. Everything
+    that reads or writes the database runs in the thread pool, the rate
+    limiter included (see compliance.core.request_body).
     """
     lang = page_locale(request, services, None)
     if not services.csrf.check(request, form.get("csrf")):

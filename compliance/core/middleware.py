@@ -177,9 +177,9 @@ def _api_cache_headers(
 def path_ids(scope: Scope) -> dict[str, str]:
     """Return the id parameters of the matched route (``contact_id`` and the like), for the log.
 
-    With the API key id the request context binds, this line is the access
-    record of a person's data that OWASP ASVS 4.0.3 8.3.5 asks for, without
-    the data itself. Tokens are left out (they are credentials), and a value
+    With the API key id that the request context binds, this line is the
+    access record of a person's data that OWASP ASVS 4.0.3 8.3.5 requires,
+    without the data itself. Tokens are left out (they are credentials), and a value
     that does not look like an id is masked, since a caller may put an
     address in the path.
     """

@@ -9,8 +9,8 @@ recently in this process.
 
 Padding the full path too is what makes the estimate safe to expose. A
 client that slows new sign-ups for a while (with a burst of them) raises
-the estimate; if only the fast paths waited for it, they would then be
-slower than a new sign-up and give the answer away. With every path padded,
+the estimate. If only the fast paths waited for it, they would then be
+slower than a new sign-up, which would reveal that the address is known. With every path padded,
 each one ends at about the estimate, and only a full path slower than the
 estimate shows its own time.
 
