@@ -28,7 +28,7 @@ import time
 
 
 class ResponseTimePadding:
-    """A running estimate of one endpoint's full-path duration, and the wait that pads a fast path.
+    """A running estimate of one endpoint's full-path duration, and the wait that pads each request.
 
     The estimate is an exponentially weighted mean of the durations passed
     to :meth:`record`, each capped at ``max_seconds``, so one stalled request
@@ -43,8 +43,8 @@ class ResponseTimePadding:
         max_seconds: float = 1.0,
         jitter: float = 0.1,
     ) -> None:
-        # NOTE: initial_seconds is a guess that pads fast paths until the
-        # full path has run a few times; it is not measured.
+        # NOTE: initial_seconds is a guess that pads requests until the full
+        # path has run a few times; it is not measured.
         self._estimate = initial_seconds
         self._weight = weight
         self._max = max_seconds
@@ -63,7 +63,7 @@ class ResponseTimePadding:
             self._estimate += self._weight * (sample - self._estimate)
 
     def delay(self, elapsed_seconds: float) -> float:
-        """Return how long a fast path that took ``elapsed_seconds`` still has to wait, in seconds.
+        """Return how long a request that took ``elapsed_seconds`` still has to wait, in seconds.
 
         The target is the estimate times a random factor within
         ``1 ± jitter``, so that repeated requests do not all end at one
@@ -74,7 +74,7 @@ class ResponseTimePadding:
         return max(target - elapsed_seconds, 0.0)
 
     async def pad(self, started: float) -> None:
-        """Sleep until the fast path that began at ``started`` has taken a full path's time.
+        """Sleep until the request that began at ``started`` has taken about a full path's time.
 
         ``started`` is a ``time.perf_counter()`` value.
         """

@@ -12,8 +12,8 @@ Session limits follow OWASP ASVS 4.0.3 level 2 (3.3.1 to 3.3.4). A token
 lasts 30 minutes and each authenticated page renews it, up to 12 hours after
 sign-in (the ``auth_time`` claim). Each sign-in is also a row on the server
 (compliance.reputation.dashboard_sessions). Sign-out ends that row, and the
-page lists the key's sessions so that any of them can be ended, so a copy of
-the cookie stops working at once.
+page lists the key's sessions so that any of them can be ended. A copy of
+the cookie then stops working at once.
 
 The pages run no script and load nothing: styles are inline and the charts
 are inline SVG drawn on the server.
@@ -56,8 +56,8 @@ router = APIRouter(tags=["dashboard"], include_in_schema=False)
 # TODO: the cookie has no __Host- prefix (ASVS 3.4.4), which would need Path=/.
 COOKIE = "sg_dashboard"
 COOKIE_PATH = "/dashboard"
-# Idle limit of a session (ASVS 4.0.3 3.3.2 at level 2); SESSION_LIFETIME is
-# the absolute one.
+# Idle limit of a session (ASVS 4.0.3 3.3.2 at level 2). SESSION_LIFETIME is
+# the absolute limit.
 SESSION_IDLE = timedelta(minutes=30)
 DASHBOARD_ROLES = frozenset({Role.SENDER, Role.ADMIN})
 # Issued keys have 59 characters, so a longer value is not hashed or looked up.

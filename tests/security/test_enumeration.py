@@ -323,11 +323,11 @@ def test_signup_timing_same_order(subjects: Subjects) -> None:
 
 def test_signup_timing_after_inflated_estimate(app: FastAPI, subjects: Subjects) -> None:
     # A burst of slow new sign-ups raises the running estimate. If only the
-    # fast paths waited for it, a known address would then answer slower than
-    # a new one; every path waits, so they still match.
+    # fast paths waited for it, a known address would then respond slower
+    # than a new one. Every path waits, so the two still match.
     services = app.state.services
     app.state.services = dataclasses.replace(
-        # weight=0 holds the estimate where the burst left it for the whole test.
+        # weight=0 keeps the estimate where the burst left it for the whole test.
         services,
         signup_padding=ResponseTimePadding(initial_seconds=INFLATED_SECONDS, weight=0.0),
     )

@@ -3,7 +3,7 @@
 Random values that guard anything (keys, tokens, codes, ids) come from
 ``secrets``; the ``random`` module is predictable. A secret, a MAC or a
 signature is compared with ``hmac.compare_digest``, whose time does not
-depend on where the first difference is; ``==`` leaks that position.
+depend on where the first difference is. ``==`` leaks that position.
 """
 
 from __future__ import annotations

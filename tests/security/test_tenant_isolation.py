@@ -1,8 +1,8 @@
 """Tenant isolation: sender A, with its own keys, reaches nothing of sender B through any route.
 
 Every route that takes an id in its path must return 404 to A for B's
-id, exactly as for an id that does not exist, with none of B's data in the
-body and no change to any of B's rows. Routes that take a signed token or a
+id, exactly as for an id that does not exist. The body must contain none of
+B's data, and none of B's rows may change. Routes that take a signed token or a
 public id instead are listed, with the reason, in ``NOT_TENANT_IDS``.
 """
 

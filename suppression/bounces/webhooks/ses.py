@@ -101,7 +101,7 @@ def sns_host_region(hostname: str) -> str:
 
 
 class RejectRedirect(urllib.request.HTTPRedirectHandler):
-    """A urllib handler that refuses every redirect.
+    """A urllib handler that rejects every redirect.
 
     Returning None makes urllib raise ``HTTPError`` with the 3xx status, so a
     call never reaches a host that the URL checks did not see.
