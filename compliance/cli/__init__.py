@@ -53,8 +53,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Options whose value is base64url text, which starts with "-" once in 64
+# keys. argparse reads such a value as an option and stops with "expected
+# one argument", so the value is joined to its option before parsing.
+_BASE64URL_OPTIONS = frozenset({"--public-key"})
+
+
+def join_base64url_values(argv: Sequence[str]) -> list[str]:
+    """Return ``argv`` with ``--public-key VALUE`` written as ``--public-key=VALUE``."""
+    joined: list[str] = []
+    waiting_option: str | None = None
+    for argument in argv:
+        if waiting_option is not None:
+            joined.append(f"{waiting_option}={argument}")
+            waiting_option = None
+        elif argument in _BASE64URL_OPTIONS:
+            waiting_option = argument
+        else:
+            joined.append(argument)
+
+    # An option left without a value stays as typed, so argparse names it.
+    if waiting_option is not None:
+        joined.append(waiting_option)
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(join_base64url_values(arguments))
     # Commands print their results on stdout; log events go to stderr, and
     # only warnings and errors unless the command is `serve` or `worker`.
     configure_logging("INFO" if args.command in ("serve", "worker") else "WARNING")

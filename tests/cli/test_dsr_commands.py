@@ -71,6 +71,40 @@ def test_certificate_round_trip(settings: Settings, tmp_path: Path) -> None:
     assert "not an Ed25519 public key" in garbage.stderr
 
 
+def test_public_key_starting_with_dash_is_read_as_value(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # Base64url keys start with "-" once in 64; argparse used to read such a
+    # key as an option and stop with "expected one argument" (exit 2).
+    sender = _sender(settings)
+    created = run_cli(
+        settings,
+        "dsr", "create", "--sender", sender, "--type", "erasure",
+        "--email", "dana@example.org", "--verified-by", "DPO", "--method", "in_person",
+    )  # fmt: skip
+    path = tmp_path / "certificate.json"
+    run_cli(
+        settings, "dsr", "certificate", "--sender", sender, _request_id(created.stdout),
+        "--out", str(path),
+    )  # fmt: skip
+    other_key = "-" + "A" * 42
+
+    checked = run_cli(settings, "dsr", "verify-certificate", str(path), "--public-key", other_key)
+
+    assert checked.returncode == 1, checked.stderr
+    assert "untrusted_key" in checked.stdout
+
+
+def test_public_key_without_value_is_a_usage_error(settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "certificate.json"
+    path.write_text("{}")
+
+    checked = run_cli(settings, "dsr", "verify-certificate", str(path), "--public-key")
+
+    assert checked.returncode == 2
+    assert "--public-key: expected one argument" in checked.stderr
+
+
 def test_overdue_list_exits_one(settings: Settings) -> None:
     sender = _sender(settings)
     run_cli(
