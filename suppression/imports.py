@@ -15,14 +15,31 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 import structlog
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
 from compliance.core.audit import record_event
 from compliance.core.blind_index import AddressError, BlindIndex, BlindIndexer
-from compliance.core.models import new_id, utcnow
+from compliance.core.models import UtcDateTime, new_id, utcnow
+from suppression.changes import note_change
 from suppression.formats import Fault, ImportRecord, ReadResult, RejectedLine
 from suppression.models import SuppressionEntry, SuppressionReason, SuppressionScope
+
+_ENTRIES = SuppressionEntry.__table__  # type: ignore[attr-defined]
+# created_at last: it is converted on its own.
+_COPY_COLUMNS = (
+    "id",
+    "sender_id",
+    "blind_index",
+    "key_version",
+    "scope",
+    "scope_ref",
+    "reason",
+    "source",
+    "event_ref",
+    "created_at",
+)
+_COPY_ENTRIES = f"COPY suppression_entries ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
 
 log = structlog.get_logger(__name__)
 
@@ -74,9 +91,12 @@ def import_records(
 ) -> ImportReport:
     """Add the suppression entries ``results`` describe; return what happened to each row."""
     report = ImportReport(import_id=secrets.token_hex(8))
+    statistics = _PlannerStatistics.for_session(session)
     iterator = iter(results)
     while batch := list(islice(iterator, BATCH_SIZE)):
         _apply_batch(session, sender_id, indexer, batch, options, report)
+        if statistics is not None:
+            statistics.refresh_if_stale(session, report.imported)
         if on_progress is not None:
             on_progress(len(batch))
 
@@ -99,6 +119,43 @@ def import_records(
         rejected=report.rejected_count,
     )
     return report
+
+
+# PostgreSQL plans the look-up of existing entries from the table's
+# statistics. A new table has none, and neither do the rows this import
+# added. The planner then expects a few hundred entries for the sender and
+# reads all of them for each batch, so the import slows down as it grows.
+# The import runs ANALYZE each time its rows added since the last one
+# reach the planner's count, and at least this many.
+ANALYZE_MIN_ROWS = 20_000
+
+
+class _PlannerStatistics:
+    """When to ANALYZE suppression_entries during a large import on PostgreSQL."""
+
+    def __init__(self, planned_rows: int) -> None:
+        self._planned_rows = planned_rows
+        self._imported_at_analyze = 0
+
+    @classmethod
+    def for_session(cls, session: Session) -> _PlannerStatistics | None:
+        if session.connection().dialect.name != "postgresql":
+            return None
+        # reltuples is -1 for a table never analyzed.
+        planned = session.execute(
+            text("SELECT reltuples FROM pg_class WHERE oid = 'suppression_entries'::regclass")
+        ).scalar_one()
+        return cls(max(int(planned), 0))
+
+    def refresh_if_stale(self, session: Session, imported: int) -> None:
+        added = imported - self._imported_at_analyze
+        if added < max(ANALYZE_MIN_ROWS, self._planned_rows):
+            return
+        # ANALYZE counts this transaction's own new rows, and its lock
+        # (SHARE UPDATE EXCLUSIVE) lets reads and writes go on.
+        session.execute(text("ANALYZE suppression_entries"))
+        self._planned_rows += added
+        self._imported_at_analyze = imported
 
 
 def _reject(report: ImportReport, rejected: RejectedLine) -> None:
@@ -198,6 +255,29 @@ def _apply_batch(
             }
         )
     if rows:
-        # One multi-row INSERT per batch: the ORM's per-object flush is far slower.
-        session.execute(insert(SuppressionEntry), rows)
+        _insert_rows(session, sender_id, rows)
         report.imported += len(rows)
+
+
+def _insert_rows(session: Session, sender_id: str, rows: list[dict[str, object]]) -> None:
+    """Insert one batch of new entries in the current transaction."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        # One executemany of a Core INSERT: the ORM's per-object flush is
+        # far slower. suppression.changes notices Core inserts itself.
+        session.execute(insert(_ENTRIES), rows)
+        return
+
+    # COPY writes about 3.5 times faster than executemany, which sends one
+    # INSERT per row: 2 s against 7 s for 100,000 rows in the import
+    # benchmark. It bypasses the session, so the change is noted for the
+    # screening index here. Timestamps go through the column type, which
+    # rejects naive values.
+    note_change(session, sender_id)
+    timestamp = UtcDateTime()
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(_COPY_ENTRIES) as copy:
+        for row in rows:
+            created_at = timestamp.process_bind_param(row["created_at"], connection.dialect)  # type: ignore[arg-type]
+            copy.write_row([row[column] for column in _COPY_COLUMNS[:-1]] + [created_at])

@@ -71,7 +71,7 @@ def test_certificate_round_trip(settings: Settings, tmp_path: Path) -> None:
     assert "not an Ed25519 public key" in garbage.stderr
 
 
-def test_public_key_starting_with_dash_is_read_as_value(settings: Settings, tmp_path: Path) -> None:
+def test_dash_key_read_as_value(settings: Settings, tmp_path: Path) -> None:
     # Base64url keys start with "-" once in 64; argparse used to read such a
     # key as an option and stop with "expected one argument" (exit 2).
     sender = _sender(settings)

@@ -6,6 +6,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -27,6 +28,8 @@ from suppression.digest_index import (
     cache_for,
     entry_code,
 )
+from suppression.formats.build import address_record
+from suppression.imports import ImportOptions, import_records
 from suppression.models import SuppressionEntry, SuppressionReason, SuppressionScope
 from suppression.screening import Screener, ScreenOptions, screen
 from tests.support.database import DatabaseUrls
@@ -375,3 +378,36 @@ def test_cache_drops_the_least_recently_used_index(engine: Engine) -> None:
         kept = [cache.get(session, sender, build=False) is not None for sender in senders]
 
     assert kept == [False, True, True]
+
+
+def test_imported_entries_reach_a_warm_index(engine: Engine, sender_id: str) -> None:
+    # On PostgreSQL imports write with COPY, past the session's events, so the
+    # import notes the change itself; the index must still learn every row.
+    recipients = [f"imported{number}@example.org" for number in range(5)] + ["kept@example.org"]
+    assert outcome(engine, sender_id, recipients, WITH_INDEX)[0] == recipients  # type: ignore[index]
+    occurred = datetime(2026, 3, 1, 10, 30, tzinfo=UTC)
+    records = [
+        address_record(line, address, reason=SuppressionReason.COMPLAINT, occurred_at=occurred)
+        for line, address in enumerate(recipients[:5], start=2)
+    ]
+
+    with Session(engine) as session:
+        report = import_records(
+            session, sender_id, INDEXER, records, ImportOptions(source="test", actor="test")
+        )
+        inside = screen(session, sender_id, INDEXER, recipients, WITH_INDEX)
+        session.commit()
+
+    with Session(engine) as session:
+        after = screen(session, sender_id, INDEXER, recipients, WITH_INDEX)
+        stored = session.exec(
+            select(SuppressionEntry.change_version, SuppressionEntry.created_at).where(
+                SuppressionEntry.sender_id == sender_id
+            )
+        ).all()
+    assert report.imported == 5
+    assert inside.kept == ["kept@example.org"]
+    assert after.kept == ["kept@example.org"]
+    assert after.counts["complaint"] == 5
+    assert all(version is not None for version, _ in stored)
+    assert {created for _, created in stored} == {occurred}
