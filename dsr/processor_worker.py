@@ -98,8 +98,13 @@ def drain_processor_tasks(
     ``stop`` is set, the tasks not yet called are released for another
     worker to claim at once.
     """
-    client = client or OutboundClient(services.settings)
     jobs = _claim(engine, services, now or utcnow(), limit)
+    if not jobs:
+        return 0
+
+    # Made only when there is work: loading the system's CA certificates
+    # costs about 20 ms of CPU, and the loop polls every second.
+    client = client or OutboundClient(services.settings)
     for position, job in enumerate(jobs):
         if stop is not None and stop.is_set():
             _release(engine, [pending.task for pending in jobs[position:]])

@@ -327,3 +327,15 @@ def test_stop_releases_unstarted_tasks(runtime: Runtime, fake: FakeProcessors) -
     # Released, the task is due again for the next worker at once.
     assert drain(runtime, FinalCalls(), utcnow()) == 1
     assert load_task(runtime, task_id).status == TaskStatus.SUCCEEDED
+
+
+def test_idle_poll_builds_no_client(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The loop polls every second; a client loads the CA certificates, about
+    # 20 ms of CPU, so it is built only once a task is claimed.
+    built: list[object] = []
+    monkeypatch.setattr(processor_worker, "OutboundClient", lambda *args: built.append(args))
+
+    claimed = drain_processor_tasks(runtime.engine, runtime.services, on_final=FinalCalls())
+
+    assert claimed == 0
+    assert built == []
