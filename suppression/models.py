@@ -53,8 +53,10 @@ class SuppressionEntry(SQLModel, table=True):
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    sender_id: str = Field(foreign_key="senders.id", index=True, max_length=36)
-    blind_index: str = Field(index=True, max_length=64)
+    # Indexed through ix_suppression_sender_index: every query filters on
+    # sender_id, so neither column needs an index of its own.
+    sender_id: str = Field(foreign_key="senders.id", max_length=36)
+    blind_index: str = Field(max_length=64)
     key_version: int
     scope: str = Field(default=SuppressionScope.GLOBAL, max_length=8)
     # The list or topic id for list and topic scopes; empty for global.
