@@ -199,6 +199,21 @@ class PreferenceMethod(enum.StrEnum):
     API = "api"
 
 
+class PreferenceEventKind(enum.StrEnum):
+    """What a preference event changed; the filter of GET /v1/preference-events."""
+
+    UNSUBSCRIBE = "unsubscribe"
+    TOPIC_ON = "topic_on"
+    TOPIC_OFF = "topic_off"
+    FREQUENCY = "frequency"
+    PAUSE = "pause"
+    RESUME = "resume"
+    NAME = "name"
+    ADDRESS_REQUESTED = "address_requested"
+    ADDRESS_CONFIRMED = "address_confirmed"
+    LEAVE_REASON = "leave_reason"
+
+
 class PreferenceEvent(SQLModel, table=True):
     """One unsubscribe or preference change, kept to find and undo mass mistakes.
 
@@ -212,8 +227,7 @@ class PreferenceEvent(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     sender_id: str = Field(foreign_key="senders.id", index=True, max_length=36)
     contact_id: str = Field(foreign_key="contacts.id", index=True, max_length=36)
-    # unsubscribe, topic_on, topic_off, frequency, pause, resume, name,
-    # address_requested, address_confirmed, leave_reason, resubscribe.
+    # A PreferenceEventKind value.
     kind: str = Field(max_length=24)
     method: str = Field(max_length=16)
     # "all", "topic:<key>" or "list:<id>".

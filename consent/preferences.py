@@ -30,6 +30,7 @@ from consent.models import (
     Contact,
     ContactStatus,
     PreferenceEvent,
+    PreferenceEventKind,
     PreferenceMethod,
     Subscription,
     SubscriptionStatus,
@@ -61,7 +62,8 @@ def _event(
         id=new_id(),
         sender_id=contact.sender_id,
         contact_id=contact.id,
-        kind=kind,
+        # Raises on a kind missing from the enum, which the API's filter lists.
+        kind=PreferenceEventKind(kind).value,
         method=method,
         scope=scope,
         value=value,

@@ -21,7 +21,7 @@ from compliance.core.models import Role, utcnow
 from compliance.core.validation import ApiModel
 from consent import preferences
 from consent.headers import preferences_url, unsubscribe_headers
-from consent.models import Contact, PreferenceEvent, PreferenceMethod
+from consent.models import Contact, PreferenceEvent, PreferenceEventKind, PreferenceMethod
 from consent.service import subscriptions_of
 from consent.topics import declared_topics
 from suppression.lists import memberships_of
@@ -140,7 +140,7 @@ def list_events(
     session: DbSession,
     since: Annotated[datetime, Query(description="ISO 8601 time with zone")],
     until: datetime | None = None,
-    kind: Annotated[str | None, Query(max_length=24)] = None,
+    kind: PreferenceEventKind | None = None,
     method: PreferenceMethod | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     principal: Principal = SenderKey,
@@ -153,7 +153,7 @@ def list_events(
     if until is not None:
         query = query.where(col(PreferenceEvent.created_at) < until)
     if kind is not None:
-        query = query.where(PreferenceEvent.kind == kind)
+        query = query.where(PreferenceEvent.kind == kind.value)
     if method is not None:
         query = query.where(PreferenceEvent.method == method.value)
     rows = session.exec(query.order_by(col(PreferenceEvent.created_at)).limit(limit)).all()

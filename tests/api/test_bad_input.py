@@ -306,3 +306,15 @@ def test_unknown_event_method_lists_values(client: TestClient, tenant: Tenant) -
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "method"
     assert "'one_click'" in response.json()["detail"]
+
+
+def test_unknown_event_kind_lists_values(client: TestClient, tenant: Tenant) -> None:
+    response = client.get(
+        "/v1/preference-events",
+        params={"since": "2026-01-01T00:00:00Z", "kind": "unsubscribed"},
+        headers={**tenant.auth("sender"), "Accept-Language": "en"},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "kind"
+    assert "'unsubscribe'" in response.json()["detail"]
