@@ -15,7 +15,7 @@ from compliance.core.db import DbSession
 from compliance.core.errors import InvalidInput
 from compliance.core.i18n import N_
 from compliance.core.models import Role, utcnow
-from compliance.core.validation import ApiModel, email_address
+from compliance.core.validation import ApiModel, email_address, single_line
 from consent.service import ensure_contact, find_contacts
 from suppression import campaigns, lists
 from suppression.models import Campaign, EventKind, MailingList, SuppressionReason
@@ -32,6 +32,11 @@ MAX_EVENTS = 10_000
 
 class ListCreate(ApiModel):
     name: str = Field(min_length=1, max_length=200)
+
+    @field_validator("name")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return single_line(value)
 
 
 class ListOut(BaseModel):
@@ -146,6 +151,11 @@ def change_members(
 class CampaignCreate(ApiModel):
     name: str = Field(min_length=1, max_length=200)
     list_ids: list[str] = Field(min_length=1, max_length=100)
+
+    @field_validator("name")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return single_line(value)
 
 
 class CampaignOut(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,19 @@ def email_address(value: str) -> str:
         raise ValueError(
             N_("not a valid email address; check it for typos and send it again.")
         ) from None
+    return value
+
+
+def single_line(value: str) -> str:
+    """Return ``value`` unless it contains a control character, such as a line break or a tab.
+
+    Names of lists and campaigns are labels shown on one line, and a line
+    break in one would make an export row span two lines.
+    """
+    if any(unicodedata.category(character) == "Cc" for character in value):
+        raise ValueError(
+            N_("must be one line of text without control characters such as line breaks.")
+        )
     return value
 
 

@@ -318,3 +318,28 @@ def test_unknown_event_kind_lists_values(client: TestClient, tenant: Tenant) -> 
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "kind"
     assert "'unsubscribe'" in response.json()["detail"]
+
+
+def test_list_name_line_break_rejected(client: TestClient, tenant: Tenant) -> None:
+    response = client.post(
+        "/v1/lists",
+        json={"name": "Newsletter\r\nBcc: everyone"},
+        headers={**tenant.auth("sender"), "Accept-Language": "fr"},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "name"
+    assert "saut de ligne" in response.json()["detail"]
+
+
+def test_campaign_name_tab_rejected(client: TestClient, tenant: Tenant) -> None:
+    created = client.post("/v1/lists", json={"name": "Clients"}, headers=tenant.auth("sender"))
+    response = client.post(
+        "/v1/campaigns",
+        json={"name": "Soldes\td'hiver", "list_ids": [created.json()["id"]]},
+        headers={**tenant.auth("sender"), "Accept-Language": "en"},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "name"
+    assert "control characters" in response.json()["detail"]
