@@ -88,9 +88,14 @@ def import_records(
     results: Iterable[ReadResult],
     options: ImportOptions,
     on_progress: ProgressCallback | None = None,
+    import_id: str | None = None,
 ) -> ImportReport:
-    """Add the suppression entries ``results`` describe; return what happened to each row."""
-    report = ImportReport(import_id=secrets.token_hex(8))
+    """Add the suppression entries ``results`` describe; return what happened to each row.
+
+    ``import_id`` is the id from record_import_started, for a caller that
+    commits between batches; by default a new id is made.
+    """
+    report = ImportReport(import_id=import_id or secrets.token_hex(8))
     statistics = _PlannerStatistics.for_session(session)
     iterator = iter(results)
     while batch := list(islice(iterator, BATCH_SIZE)):
@@ -100,7 +105,6 @@ def import_records(
         if on_progress is not None:
             on_progress(len(batch))
 
-    # TODO: the CLI commits each batch, so a run killed here leaves rows with no audit event.
     record_event(
         session,
         sender_id,
@@ -156,6 +160,28 @@ class _PlannerStatistics:
         session.execute(text("ANALYZE suppression_entries"))
         self._planned_rows += added
         self._imported_at_analyze = imported
+
+
+def record_import_started(session: Session, sender_id: str, actor: str) -> str:
+    """Record the start of an import in the audit log; return the import's id.
+
+    For callers that commit each batch, such as the CLI: a run killed
+    before its end then leaves this event beside the rows it wrote, whose
+    event_ref names the same id, and no "suppression.imported" event. An
+    import in one transaction needs only the closing event. The caller
+    commits this event before the first batch, so the sender's audit chain
+    is not held during the import.
+    """
+    import_id = secrets.token_hex(8)
+    record_event(
+        session,
+        sender_id,
+        actor=actor,
+        action="suppression.import_started",
+        object_type="import",
+        object_id=import_id,
+    )
+    return import_id
 
 
 def _reject(report: ImportReport, rejected: RejectedLine) -> None:

@@ -21,7 +21,7 @@ from compliance.core.settings import Settings
 from consent.service import addresses_for_digests
 from suppression.exports import export_rows
 from suppression.formats import FORMATS, ReadOptions, WriteOptions, detect_format
-from suppression.imports import ImportOptions, import_records
+from suppression.imports import ImportOptions, import_records, record_import_started
 from suppression.models import SuppressionReason
 
 
@@ -85,6 +85,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         with open_session(settings) as session:
             if not _check_sender(session, args.sender):
                 return EXIT_USAGE
+            # Batches commit one by one, so the start is on record first.
+            import_id = record_import_started(session, args.sender, "cli")
+            session.commit()
             with _progress(1) as progress:
                 task = progress.add_task(f"importing {spec.name}", total=None)
                 report = import_records(
@@ -96,6 +99,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                         source=f"import:{spec.name}", actor="cli", keep_scope=args.keep_scope
                     ),
                     on_progress=lambda count: _commit_batch(session, progress, task, count),
+                    import_id=import_id,
                 )
             session.commit()
 
