@@ -12,7 +12,6 @@ from email_validator import EmailNotValidError, validate_email
 from compliance.core.blind_index import AddressError, normalise_address
 from suppression.formats import faults
 from suppression.formats.records import (
-    MAX_SCOPE_REF,
     MAX_SOURCE_REASON,
     WARNING_SOURCE_REASON_TRUNCATED,
     Fault,
@@ -94,8 +93,9 @@ def address_record(
     if isinstance(checked, Fault):
         return RejectedLine(line, "email", checked)
 
-    if len(scope_ref) > MAX_SCOPE_REF:
-        return RejectedLine(line, "scope_ref", faults.SCOPE_REF_TOO_LONG)
+    scope_fault = faults.scope_ref_fault(scope_ref)
+    if scope_fault is not None:
+        return RejectedLine(line, "scope_ref", scope_fault)
 
     text, text_warnings = clean_source_reason(source_reason)
     return ImportRecord(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 
 from suppression.formats.records import MAX_SCOPE_REF, Fault
@@ -33,6 +34,11 @@ INVALID_BLIND_INDEX = Fault(
     "invalid_blind_index", "the blind index is not 64 hexadecimal characters (HMAC-SHA256)"
 )
 INVALID_KEY_VERSION = Fault("invalid_key_version", "the key version is not a positive integer")
+# PostgreSQL text cannot hold NUL, which made a whole import fail there.
+SCOPE_REF_CONTROL = Fault(
+    "invalid_scope_ref",
+    "the scope_ref contains a control character such as NUL or a line break; remove it",
+)
 SCOPE_REF_TOO_LONG = Fault("scope_ref_too_long", f"the scope_ref is longer than {MAX_SCOPE_REF}")
 MISSING_SCOPE_REF = Fault(
     "missing_scope_ref", "list and topic scopes need a scope_ref naming the list or topic"
@@ -89,3 +95,12 @@ def scope_ref_required(subject: str) -> Fault:
     return Fault(
         "scope_ref_required", f"the file does not name the {subject}; give it as scope_ref"
     )
+
+
+def scope_ref_fault(reference: str) -> Fault | None:
+    """Return why a scope_ref cannot be stored, or None when it can."""
+    if len(reference) > MAX_SCOPE_REF:
+        return SCOPE_REF_TOO_LONG
+    if any(unicodedata.category(character) == "Cc" for character in reference):
+        return SCOPE_REF_CONTROL
+    return None

@@ -20,7 +20,6 @@ from suppression.formats.csv_io import CsvRow, Header, iter_csv_rows, read_heade
 from suppression.formats.json_io import JsonItem, JsonItems, as_object, iter_json_lines, text_of
 from suppression.formats.records import (
     DEFAULT_READ_OPTIONS,
-    MAX_SCOPE_REF,
     ImportRecord,
     ReadOptions,
     ReadResult,
@@ -71,8 +70,9 @@ def _scope(line: int, fields: _Fields) -> tuple[SuppressionScope, str] | Rejecte
         return RejectedLine(line, "scope_ref", faults.UNEXPECTED_SCOPE_REF)
     if scope is not SuppressionScope.GLOBAL and not reference:
         return RejectedLine(line, "scope_ref", faults.MISSING_SCOPE_REF)
-    if len(reference) > MAX_SCOPE_REF:
-        return RejectedLine(line, "scope_ref", faults.SCOPE_REF_TOO_LONG)
+    scope_fault = faults.scope_ref_fault(reference)
+    if scope_fault is not None:
+        return RejectedLine(line, "scope_ref", scope_fault)
     return scope, reference
 
 

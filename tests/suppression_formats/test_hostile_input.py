@@ -307,6 +307,34 @@ def test_generic_scope_rules() -> None:
     ]
 
 
+def test_control_characters_in_scope_ref() -> None:
+    # PostgreSQL text cannot hold NUL: one such cell made the whole import fail.
+    data = (
+        b"email,scope,scope_ref\n"
+        b"a@example.com,list,4\x002\n"
+        b'b@example.com,list,"4\n2"\n'
+        b"c@example.com,list,4\t2\n"
+        b"d@example.com,list,42\n"
+    )
+
+    results = _read("generic_csv", data)
+
+    assert _lines(results) == [
+        (2, "invalid_scope_ref"),
+        (3, "invalid_scope_ref"),
+        (5, "invalid_scope_ref"),
+        (6, "d@example.com"),
+    ]
+
+
+def test_scope_ref_control_from_caller() -> None:
+    results = _read(
+        "sendgrid_group_unsubscribes_csv", b"email\na@example.com\n", scope_ref="7\x007"
+    )
+
+    assert _lines(results) == [(2, "invalid_scope_ref")]
+
+
 def test_generic_caller_reason_used() -> None:
     results = _read("generic_csv", b"a@example.com\n", reason=SuppressionReason.OBJECTION)
 
