@@ -24,6 +24,16 @@ def _request_id(output: str) -> str:
     return output.split()[1]
 
 
+def _erasure(settings: Settings, sender: str) -> str:
+    """Record a completed erasure through the CLI; return the request id."""
+    created = run_cli(
+        settings,
+        "dsr", "create", "--sender", sender, "--type", "erasure",
+        "--email", "dana@example.org", "--verified-by", "DPO", "--method", "in_person",
+    )  # fmt: skip
+    return _request_id(created.stdout)
+
+
 def test_create_reads_address_from_stdin(settings: Settings) -> None:
     sender = _sender(settings)
 
@@ -41,12 +51,7 @@ def test_create_reads_address_from_stdin(settings: Settings) -> None:
 
 def test_certificate_round_trip(settings: Settings, tmp_path: Path) -> None:
     sender = _sender(settings)
-    created = run_cli(
-        settings,
-        "dsr", "create", "--sender", sender, "--type", "erasure",
-        "--email", "dana@example.org", "--verified-by", "DPO", "--method", "in_person",
-    )  # fmt: skip
-    request_id = _request_id(created.stdout)
+    request_id = _erasure(settings, sender)
     path = tmp_path / "certificate.json"
 
     saved = run_cli(
@@ -75,16 +80,9 @@ def test_dash_key_read_as_value(settings: Settings, tmp_path: Path) -> None:
     # Base64url keys start with "-" once in 64; argparse used to read such a
     # key as an option and stop with "expected one argument" (exit 2).
     sender = _sender(settings)
-    created = run_cli(
-        settings,
-        "dsr", "create", "--sender", sender, "--type", "erasure",
-        "--email", "dana@example.org", "--verified-by", "DPO", "--method", "in_person",
-    )  # fmt: skip
+    request_id = _erasure(settings, sender)
     path = tmp_path / "certificate.json"
-    run_cli(
-        settings, "dsr", "certificate", "--sender", sender, _request_id(created.stdout),
-        "--out", str(path),
-    )  # fmt: skip
+    run_cli(settings, "dsr", "certificate", "--sender", sender, request_id, "--out", str(path))
     other_key = "-" + "A" * 42
 
     checked = run_cli(settings, "dsr", "verify-certificate", str(path), "--public-key", other_key)
