@@ -155,8 +155,10 @@ class _PlannerStatistics:
         added = imported - self._imported_at_analyze
         if added < max(ANALYZE_MIN_ROWS, self._planned_rows):
             return
-        # ANALYZE counts this transaction's own new rows, and its lock
-        # (SHARE UPDATE EXCLUSIVE) lets reads and writes go on.
+        # ANALYZE counts this transaction's own new rows. Its lock (SHARE
+        # UPDATE EXCLUSIVE) lets reads and writes go on, but it lasts until
+        # the commit.
+        # NOTE: until then, another import's ANALYZE and autovacuum of the table wait.
         session.execute(text("ANALYZE suppression_entries"))
         self._planned_rows += added
         self._imported_at_analyze = imported
