@@ -200,7 +200,7 @@ class PreferenceMethod(enum.StrEnum):
 
 
 class PreferenceEventKind(enum.StrEnum):
-    """What a preference event changed; the filter of GET /v1/preference-events."""
+    """Kind of change a preference event records, and the values of the events filter."""
 
     UNSUBSCRIBE = "unsubscribe"
     TOPIC_ON = "topic_on"

@@ -62,7 +62,7 @@ def _event(
         id=new_id(),
         sender_id=contact.sender_id,
         contact_id=contact.id,
-        # Raises on a kind missing from the enum, which the API's filter lists.
+        # Raises ValueError on a kind missing from the enum, so the filter lists every stored kind.
         kind=PreferenceEventKind(kind).value,
         method=method,
         scope=scope,

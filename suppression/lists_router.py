@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, field_validator
 
 from compliance.core.audit import lock_sender
 from compliance.core.auth import Principal, require_roles
@@ -30,13 +30,12 @@ MAX_MEMBER_CHANGES = 10_000
 MAX_EVENTS = 10_000
 
 
-class ListCreate(ApiModel):
-    name: str = Field(min_length=1, max_length=200)
+# Names of lists and campaigns: one line of at most 200 characters.
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(single_line)]
 
-    @field_validator("name")
-    @classmethod
-    def _one_line(cls, value: str) -> str:
-        return single_line(value)
+
+class ListCreate(ApiModel):
+    name: Name
 
 
 class ListOut(BaseModel):
@@ -149,13 +148,8 @@ def change_members(
 
 
 class CampaignCreate(ApiModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     list_ids: list[str] = Field(min_length=1, max_length=100)
-
-    @field_validator("name")
-    @classmethod
-    def _one_line(cls, value: str) -> str:
-        return single_line(value)
 
 
 class CampaignOut(BaseModel):

@@ -34,7 +34,7 @@ INVALID_BLIND_INDEX = Fault(
     "invalid_blind_index", "the blind index is not 64 hexadecimal characters (HMAC-SHA256)"
 )
 INVALID_KEY_VERSION = Fault("invalid_key_version", "the key version is not a positive integer")
-# PostgreSQL text cannot hold NUL, which made a whole import fail there.
+# PostgreSQL text cannot hold NUL, so one such cell made a whole import fail.
 SCOPE_REF_CONTROL = Fault(
     "invalid_scope_ref",
     "the scope_ref contains a control character such as NUL or a line break; remove it",

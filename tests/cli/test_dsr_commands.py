@@ -91,7 +91,7 @@ def test_dash_key_read_as_value(settings: Settings, tmp_path: Path) -> None:
     assert "untrusted_key" in checked.stdout
 
 
-def test_public_key_without_value_is_a_usage_error(settings: Settings, tmp_path: Path) -> None:
+def test_key_without_value_usage_error(settings: Settings, tmp_path: Path) -> None:
     path = tmp_path / "certificate.json"
     path.write_text("{}")
 

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(
     reason="needs PostgreSQL: set SENDGUARD_TEST_DATABASE_URL",
 )
 
-# psycopg's default threshold is 5; twice that leaves no doubt.
+# Twice psycopg's default threshold of 5 runs.
 RUNS = 10
 
 LOOKUP = text(
@@ -51,7 +51,7 @@ def test_repeated_statements_are_not_prepared(postgres: PostgresDatabases | None
     assert prepared == 0
 
 
-def test_other_connection_arguments_keep_statements_unprepared(
+def test_caller_connect_args_keep_unprepared(
     postgres: PostgresDatabases | None,
 ) -> None:
     # The rate-limit store passes connect_args of its own (a statement timeout).

@@ -56,7 +56,7 @@ def _planned_rows(session: Session) -> float:
     )
 
 
-def test_import_refreshes_statistics_inside_its_transaction(
+def test_import_analyzes_inside_transaction(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(imports, "ANALYZE_MIN_ROWS", 1_000)
