@@ -75,6 +75,10 @@ class RunResult:
     errors: int
     seconds: float
     latencies_ms: list[float]
+    # CPU time used during the timed run, in ms per request: by the server's
+    # processes, and by the whole machine (load generator and database included).
+    server_cpu_ms: float
+    machine_cpu_ms: float
 
     @property
     def rate(self) -> float:
@@ -97,7 +101,9 @@ class RunResult:
         return (
             f"{self.label:<22} {self.rate:8.1f} captures/s   p50 {self.p50:6.1f} ms   "
             f"p99 {self.p99:6.1f} ms   ({self.requests} requests, {self.errors} errors, "
-            f"{self.seconds:.1f} s)"
+            f"{self.seconds:.1f} s)\n"
+            f"{'':<22} CPU per request: server {self.server_cpu_ms:.1f} ms, "
+            f"whole machine {self.machine_cpu_ms:.1f} ms"
         )
 
 
@@ -115,6 +121,55 @@ def machine() -> str:
         f"{cpu}, nproc {cores}, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}"
     )
+
+
+# CPU accounting ---------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name, in parentheses, may hold spaces: split after it.
+    return raw[raw.rindex(")") + 2 :].split()
+
+
+def process_tree_cpu_seconds(root: int) -> float:
+    """User plus system CPU seconds of ``root`` and its live descendants (0 without /proc).
+
+    ``sendguard serve --workers N`` runs its workers as child processes.
+    """
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in Path("/proc").iterdir() if Path("/proc").exists() else ():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat_fields(int(entry.name))
+        if fields is None:
+            continue
+        # After the name: state, ppid, ... utime and stime are fields 14 and 15 of proc(5).
+        parents[int(entry.name)] = int(fields[1])
+        ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
+    tree = {root}
+    grew = True
+    while grew:
+        children = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= children
+        grew = bool(children)
+    return sum(ticks.get(pid, 0) for pid in tree) / CLOCK_TICKS
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent busy since boot (0 without /proc)."""
+    stat = Path("/proc/stat")
+    if not stat.exists():
+        return 0.0
+    fields = [int(value) for value in stat.read_text().splitlines()[0].split()[1:]]
+    # user nice system idle iowait irq softirq steal ...: idle and iowait are not busy.
+    return (sum(fields[:8]) - fields[3] - fields[4]) / CLOCK_TICKS
 
 
 # Load generator ---------------------------------------------------------------
@@ -199,7 +254,7 @@ async def _drive(
 
 def load(
     label: str,
-    port: int,
+    server: tuple[int, int],
     path: str,
     bodies: list[bytes],
     warmup: int,
@@ -207,13 +262,28 @@ def load(
 ) -> RunResult:
     """Send ``warmup`` requests untimed, then the rest timed, ``concurrency`` at a time.
 
-    A run stops after ``max_seconds``; the result counts the requests sent by then.
+    ``server`` is the port and the process id. A run stops after
+    ``max_seconds``; the result counts the requests sent by then.
     """
+    port, pid = server
     asyncio.run(_drive(port, path, bodies[:warmup], options.concurrency, options.max_seconds))
+    server_before, machine_before = process_tree_cpu_seconds(pid), machine_busy_seconds()
     latencies, errors, timeouts, seconds = asyncio.run(
         _drive(port, path, bodies[warmup:], options.concurrency, options.max_seconds)
     )
-    return RunResult(label, len(latencies) + timeouts, errors, seconds, latencies)
+    server_used = process_tree_cpu_seconds(pid) - server_before
+    machine_used = machine_busy_seconds() - machine_before
+    requests = len(latencies) + timeouts
+    per_request = 1000 / max(requests, 1)
+    return RunResult(
+        label,
+        requests,
+        errors,
+        seconds,
+        latencies,
+        server_used * per_request,
+        machine_used * per_request,
+    )
 
 
 # Databases ----------------------------------------------------------------------
@@ -295,6 +365,33 @@ def count_rows(url: str, table: str) -> int:
         engine.dispose()
 
 
+def database_sessions(urls: list[str]) -> int | None:
+    """Sessions PostgreSQL has opened so far to these databases (None on SQLite).
+
+    A connection pool that is too small for the load opens and closes a
+    connection for many requests; this count shows it.
+    """
+    postgres = [url for url in urls if url.startswith("postgresql")]
+    if not postgres:
+        return None
+    # PostgreSQL flushes a backend's statistics within about a second.
+    time.sleep(1.5)
+    names = [make_url(url).database for url in postgres]
+    engine = create_engine(make_url(postgres[0]).set(drivername="postgresql+psycopg"))
+    try:
+        with engine.connect() as connection:
+            total = connection.execute(
+                text(
+                    "SELECT coalesce(sum(sessions), 0) FROM pg_stat_database WHERE datname = ANY(:n)"
+                ),
+                {"n": names},
+            ).scalar_one()
+            # This query's own session counts too: leave it out.
+            return int(total) - 1
+    finally:
+        engine.dispose()
+
+
 # The bare endpoint ------------------------------------------------------------------
 
 
@@ -356,17 +453,38 @@ def bare_app(database_url: str) -> Any:
     return app
 
 
-def serve_bare(port: int, database_url: str) -> None:
+BARE_DATABASE_VARIABLE = "SENDGUARD_BENCH_BARE_DATABASE_URL"
+
+
+def bare_app_from_environment() -> Any:
+    """Factory for uvicorn worker processes, which start from an import string."""
+    return bare_app(os.environ[BARE_DATABASE_VARIABLE])
+
+
+def serve_bare(port: int, database_url: str, workers: int) -> None:
     import uvicorn
 
-    # The same uvicorn settings as `sendguard serve`.
+    # The same uvicorn settings as `sendguard serve`, --workers included.
+    if workers == 1:
+        uvicorn.run(
+            bare_app(database_url), host="127.0.0.1", port=port, log_config=None, access_log=False
+        )
+        return
+    os.environ[BARE_DATABASE_VARIABLE] = database_url
     uvicorn.run(
-        bare_app(database_url), host="127.0.0.1", port=port, log_config=None, access_log=False
+        "benchmarks.consent_capture:bare_app_from_environment",
+        factory=True,
+        workers=workers,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
     )
 
 
 @contextmanager
-def bare_server(database_url: str, folder: Path) -> Iterator[int]:
+def bare_server(database_url: str, folder: Path, workers: int) -> Iterator[tuple[int, int]]:
+    """Start the bare endpoint; yield its port and process id."""
     port = free_port()
     log_path = folder / "bare.log"
     with log_path.open("wb") as log_file:
@@ -379,7 +497,11 @@ def bare_server(database_url: str, folder: Path) -> Iterator[int]:
                 str(port),
                 "--database-url",
                 database_url,
+                "--workers",
+                str(workers),
             ],
+            # uvicorn's worker processes import this module by name.
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
@@ -393,7 +515,7 @@ def bare_server(database_url: str, folder: Path) -> Iterator[int]:
                     break
             except httpx.TransportError:
                 time.sleep(0.2)
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -471,6 +593,7 @@ def run_service(
             keystore_url=dbs.keystore,
             settings=settings,
             serve_command=serve_command,
+            serve_args=["--workers", str(args.workers)],
         )
         with service:
             sender = service.create_sender(
@@ -482,7 +605,7 @@ def run_service(
             ]
             result = load(
                 "Sendguard /v1/subscribe",
-                service.port,
+                (service.port, service.pid),
                 "/v1/subscribe",
                 bodies,
                 args.warmup,
@@ -490,16 +613,22 @@ def run_service(
             )
         database = dbs.service or f"sqlite:///{folder / 'data' / 'sendguard.db'}"
         given = count_rows(database, "consent_records")
+    sessions = database_sessions([dbs.service, dbs.keystore])
+    if sessions is not None:
+        print(
+            f"database sessions opened by the service: {sessions} for "
+            f"{args.warmup + result.requests} requests (main and key store databases)"
+        )
     return result, given
 
 
 def run_bare(args: argparse.Namespace, dbs: Databases, folder: Path, run_id: str) -> RunResult:
-    with bare_server(dbs.bare, folder) as port:
+    with bare_server(dbs.bare, folder, args.workers) as server:
         bodies = [
             signup_body("form_bare", number, run_id)
             for number in range(args.warmup + args.requests)
         ]
-        return load("bare FastAPI insert", port, "/capture", bodies, args.warmup, args)
+        return load("bare FastAPI insert", server, "/capture", bodies, args.warmup, args)
 
 
 def verdict(met: bool) -> str:
@@ -516,7 +645,8 @@ def benchmark(args: argparse.Namespace) -> int:
             print(f"backend: {backend} ({dbs.durability})")
             print(
                 f"load: {args.requests} timed requests after {args.warmup} warm-up, "
-                f"{args.concurrency} keep-alive connections; mail to "
+                f"{args.concurrency} keep-alive connections, {args.workers} uvicorn worker(s); "
+                "mail to "
                 f"{'the loopback SMTP server' if args.mail == 'smtp' else 'the outbox folder'}"
             )
 
@@ -553,6 +683,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     bare = commands.add_parser("bare-serve", help="serve the bare endpoint (used by the script)")
     bare.add_argument("--port", type=int, required=True)
     bare.add_argument("--database-url", required=True)
+    bare.add_argument("--workers", type=int, default=1)
 
     profile = commands.add_parser("profile-serve", help="run sendguard under cProfile")
     profile.add_argument("--out", type=Path, required=True)
@@ -565,6 +696,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=5000, help="timed requests per endpoint")
     parser.add_argument("--warmup", type=int, default=300, help="untimed requests first")
     parser.add_argument("--concurrency", type=int, default=8, help="keep-alive connections")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="uvicorn worker processes for both endpoints (more than 1 needs --database-url)",
+    )
     parser.add_argument(
         "--max-seconds",
         type=float,
@@ -584,10 +721,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     if args.command == "bare-serve":
-        serve_bare(args.port, args.database_url)
+        serve_bare(args.port, args.database_url, args.workers)
         return 0
     if args.command == "profile-serve":
         return profiled_serve(args.out, args.sendguard_args)
+    if args.workers > 1 and not args.database_url:
+        print(
+            "error: --workers above 1 needs --database-url: SQLite allows one writer process",
+            file=sys.stderr,
+        )
+        return 2
+    if args.workers > 1 and args.profile:
+        print("error: --profile works with --workers 1 only", file=sys.stderr)
+        return 2
     return benchmark(args)
 
 
