@@ -87,8 +87,12 @@ class Runtime:
 
 def open_runtime(settings: Settings, jinja: Environment | None = None) -> Runtime:
     """Build the engines and the services, for the app and for commands that need them."""
-    engine = make_engine(settings.resolved_database_url)
-    keystore_engine = make_engine(settings.resolved_keystore_url)
+    pool = {
+        "pool_size": settings.database_pool_size,
+        "max_overflow": settings.database_max_overflow,
+    }
+    engine = make_engine(settings.resolved_database_url, **pool)
+    keystore_engine = make_engine(settings.resolved_keystore_url, **pool)
     keyring = load_keyring(settings)
     keystore = KeyStore(keystore_engine, keyring.master_key, keyring.previous_master_keys)
     keystore.create_schema()
