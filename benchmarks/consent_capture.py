@@ -138,7 +138,9 @@ def _stat_fields(pid: int) -> list[str] | None:
 
 
 def process_tree_cpu_seconds(root: int) -> float:
-    """User plus system CPU seconds of ``root`` and its live descendants (0 without /proc).
+    """Return the user plus system CPU seconds of ``root`` and its live descendants.
+
+    Without /proc it returns 0.
 
     ``sendguard serve --workers N`` runs its workers as child processes.
     """
@@ -163,7 +165,7 @@ def process_tree_cpu_seconds(root: int) -> float:
 
 
 def machine_busy_seconds() -> float:
-    """CPU seconds all cores spent busy since boot (0 without /proc)."""
+    """Return the CPU seconds that all cores spent busy since boot (0 without /proc)."""
     stat = Path("/proc/stat")
     if not stat.exists():
         return 0.0
@@ -366,15 +368,16 @@ def count_rows(url: str, table: str) -> int:
 
 
 def database_sessions(urls: list[str]) -> int | None:
-    """Sessions PostgreSQL has opened so far to these databases (None on SQLite).
+    """Count the sessions PostgreSQL has opened so far to these databases (None on SQLite).
 
     A connection pool that is too small for the load opens and closes a
-    connection for many requests; this count shows it.
+    connection for many requests. This count shows it.
     """
     postgres = [url for url in urls if url.startswith("postgresql")]
     if not postgres:
         return None
-    # PostgreSQL flushes a backend's statistics within about a second.
+    # PostgreSQL publishes session counts with a delay. 1.5 s was enough in
+    # every run on the machine of docs/benchmarks-consent.md (an estimate).
     time.sleep(1.5)
     names = [make_url(url).database for url in postgres]
     engine = create_engine(make_url(postgres[0]).set(drivername="postgresql+psycopg"))
@@ -457,7 +460,7 @@ BARE_DATABASE_VARIABLE = "SENDGUARD_BENCH_BARE_DATABASE_URL"
 
 
 def bare_app_from_environment() -> Any:
-    """Factory for uvicorn worker processes, which start from an import string."""
+    """Build the bare app in a uvicorn worker process, which starts from an import string."""
     return bare_app(os.environ[BARE_DATABASE_VARIABLE])
 
 
@@ -596,11 +599,17 @@ def run_service(
             serve_args=["--workers", str(args.workers)],
         )
         with service:
-            sender = service.create_sender(
-                "Librairie Exemple", postal_address="12 rue des Lilas, 69003 Lyon, France"
-            )
+            # Each sender's sign-ups queue on its lock (the consent chain on
+            # PostgreSQL): --senders spreads the load as several tenants would.
+            forms = [
+                service.create_sender(
+                    f"Librairie Exemple {number}",
+                    postal_address="12 rue des Lilas, 69003 Lyon, France",
+                ).form_id
+                for number in range(args.senders)
+            ]
             bodies = [
-                signup_body(sender.form_id, number, run_id)
+                signup_body(forms[number % len(forms)], number, run_id)
                 for number in range(args.warmup + args.requests)
             ]
             result = load(
@@ -645,7 +654,8 @@ def benchmark(args: argparse.Namespace) -> int:
             print(f"backend: {backend} ({dbs.durability})")
             print(
                 f"load: {args.requests} timed requests after {args.warmup} warm-up, "
-                f"{args.concurrency} keep-alive connections, {args.workers} uvicorn worker(s); "
+                f"{args.concurrency} keep-alive connections, {args.workers} uvicorn worker(s), "
+                f"{args.senders} sender(s); "
                 "mail to "
                 f"{'the loopback SMTP server' if args.mail == 'smtp' else 'the outbox folder'}"
             )
@@ -696,6 +706,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=5000, help="timed requests per endpoint")
     parser.add_argument("--warmup", type=int, default=300, help="untimed requests first")
     parser.add_argument("--concurrency", type=int, default=8, help="keep-alive connections")
+    parser.add_argument(
+        "--senders",
+        type=int,
+        default=1,
+        help="senders the sign-ups are spread over, in turn (default 1)",
+    )
     parser.add_argument(
         "--workers",
         type=int,

@@ -36,9 +36,9 @@ _HKDF_INFO = b"sendguard rate limit key v1"
 # has a pooled connection does not wait for a second one from that pool,
 # which deadlocks once every connection belongs to a waiting request. A hit
 # is one short statement, so a small pool is enough. With 2 connections
-# kept, eight parallel sign-ups kept closing and reopening the overflow ones;
-# 5 kept opened none after warm-up (benchmarks/consent_capture.py). A store
-# that does not reply within these bounds makes the request fail with 503.
+# kept, eight parallel sign-ups kept closing and reopening the overflow ones.
+# With 5 kept, none were opened after warm-up (benchmarks/consent_capture.py).
+# A store that does not reply within these bounds makes the request fail with 503.
 POOL_SIZE = 5
 MAX_OVERFLOW = 3
 POOL_TIMEOUT_SECONDS = 2.0

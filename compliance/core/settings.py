@@ -72,11 +72,10 @@ class Settings(BaseSettings):
 
     # Connections each process keeps open to the main database and to the key
     # store, and how many more it may open under load. A pool smaller than
-    # the requests in flight closes a connection after each request that
-    # needed one more, then opens a new one: with the old SQLAlchemy default
-    # of 5, eight parallel sign-ups opened a PostgreSQL session for one
-    # request in five (docs/benchmarks-consent.md). Each process can open
-    # pool size plus overflow connections to each database (docs/deployment.md).
+    # the requests in flight closes its extra connections and opens new ones.
+    # With SQLAlchemy's default of 5, eight parallel sign-ups opened a
+    # PostgreSQL session for one request in five (docs/benchmarks-consent.md).
+    # A process opens at most size plus overflow to each database.
     database_pool_size: int = Field(default=10, ge=1, le=500)
     database_max_overflow: int = Field(default=10, ge=0, le=500)
 

@@ -35,7 +35,7 @@ def _connections_opened(engine: Engine, parallel: int) -> int:
     event.listen(engine, "connect", count)
     try:
         for _ in range(ROUNDS):
-            # Every thread holds its connection until all have one, as
+            # Every thread keeps its connection until all have one, as
             # parallel requests do. Reads, so that SQLite lets them overlap.
             barrier = threading.Barrier(parallel)
 
@@ -54,7 +54,7 @@ def _connections_opened(engine: Engine, parallel: int) -> int:
     return opened
 
 
-def test_runtime_pools_reuse_connections_across_parallel_requests(settings: Settings) -> None:
+def test_runtime_pools_reuse_parallel_connections(settings: Settings) -> None:
     runtime = open_runtime(settings)
     try:
         # The key store opened its connections while creating its schema.
