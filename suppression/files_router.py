@@ -15,8 +15,8 @@ from pydantic import BaseModel
 from compliance.core.auth import Principal, require_roles
 from compliance.core.context import AppServices
 from compliance.core.db import DbSession
-from compliance.core.errors import InvalidInput, safe_id
-from compliance.core.i18n import N_
+from compliance.core.errors import InvalidInput, request_locale, safe_id
+from compliance.core.i18n import N_, translate
 from compliance.core.models import Role
 from suppression.exports import export_rows
 from suppression.formats import FORMATS, ReadOptions, WriteOptions, detect_format
@@ -86,6 +86,8 @@ async def import_file(
     Larger files go through `sendguard suppression import`, which streams.
     """
     body = await request.body()
+    # Like the API's errors, each rejected line's message follows ?lang= or Accept-Language.
+    lang = request_locale(request)
     chosen = _reader_format(format, filename, body[:8192])
     reader = FORMATS[chosen].reader
     assert reader is not None
@@ -112,7 +114,10 @@ async def import_file(
         rejected_count=report.rejected_count,
         rejected=[
             RejectedOut(
-                line=item.line, field=item.field, fault=item.fault.code, message=item.fault.message
+                line=item.line,
+                field=item.field,
+                fault=item.fault.code,
+                message=translate(lang, item.fault.msgid, **dict(item.fault.params)),
             )
             for item in report.rejected
         ],

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from compliance.core.audit import record_event
 from compliance.core.blind_index import AddressError, BlindIndex, BlindIndexer
+from compliance.core.i18n import N_
 from compliance.core.models import UtcDateTime, new_id, utcnow
 from suppression.changes import note_change
 from suppression.formats import Fault, ImportRecord, ReadResult, RejectedLine
@@ -50,7 +51,7 @@ BATCH_SIZE = 2000
 RESERVED_REASONS = frozenset({SuppressionReason.ERASED, SuppressionReason.OBJECTION})
 RESERVED_FAULT = Fault(
     "reserved_reason",
-    "erased and objection entries come from data-subject requests; import them hashed-only",
+    N_("erased and objection entries come from data-subject requests; import them hashed-only"),
 )
 # The report keeps the first rejected lines in full and counts the rest.
 MAX_REJECTED_KEPT = 1000
@@ -197,13 +198,14 @@ def _index_of(record: ImportRecord, indexer: BlindIndexer) -> BlindIndex | Fault
         if record.key_version not in indexer.versions:
             return Fault(
                 "unknown_key_version",
-                f"key version {record.key_version} is not a live blind-index key",
+                N_("key version %(version)s is not a live blind-index key"),
+                (("version", str(record.key_version)),),
             )
         return BlindIndex(record.key_version, record.blind_index)
     try:
         return indexer.current(record.address or "")
     except AddressError:
-        return Fault("invalid_address", "the address cannot be normalised")
+        return Fault("invalid_address", N_("the address cannot be normalised"))
 
 
 def _apply_batch(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
-from suppression.formats.records import MAX_SCOPE_REF, Fault
+from suppression.formats.records import MAX_SCOPE_REF, N_, Fault
 
 # Maximum length in bytes of a physical line in a CSV or JSONL file. Suppression rows are
 # well under 1 KiB, so a longer line is damage, and the cap keeps memory flat.
@@ -14,86 +14,118 @@ MAX_LINE_BYTES = 1 << 20
 # Maximum length in characters of one JSON item (an array element) that a reader decodes.
 MAX_ITEM_CHARS = 1 << 20
 
-INVALID_ADDRESS = Fault("invalid_address", "the address is not a valid email address")
-MISSING_ADDRESS = Fault("missing_address", "the address cell is empty")
-INVALID_UTF8 = Fault("invalid_encoding", "the line is not valid UTF-8; save the file as UTF-8")
+INVALID_ADDRESS = Fault("invalid_address", N_("the address is not a valid email address"))
+MISSING_ADDRESS = Fault("missing_address", N_("the address cell is empty"))
+INVALID_UTF8 = Fault("invalid_encoding", N_("the line is not valid UTF-8; save the file as UTF-8"))
 INVALID_UTF8_OR_1252 = Fault(
-    "invalid_encoding", "the line is neither valid UTF-8 nor Windows-1252 text"
+    "invalid_encoding", N_("the line is neither valid UTF-8 nor Windows-1252 text")
 )
-LINE_TOO_LONG = Fault("line_too_long", f"the line is longer than {MAX_LINE_BYTES} bytes")
+LINE_TOO_LONG = Fault(
+    "line_too_long",
+    N_("the line is longer than %(limit)s bytes"),
+    (("limit", str(MAX_LINE_BYTES)),),
+)
 UNEXPECTED_CELLS = Fault(
-    "unexpected_cells", "the row has more non-empty cells than the header has columns"
+    "unexpected_cells", N_("the row has more non-empty cells than the header has columns")
 )
-MISSING_HEADER = Fault("missing_header", "the file is empty or its header row is unreadable")
-INVALID_JSON = Fault("invalid_json", "the text is not valid JSON")
+MISSING_HEADER = Fault("missing_header", N_("the file is empty or its header row is unreadable"))
+INVALID_JSON = Fault("invalid_json", N_("the text is not valid JSON"))
 ITEM_TOO_LARGE = Fault(
-    "item_too_large", f"the JSON value is longer than {MAX_ITEM_CHARS} characters"
+    "item_too_large",
+    N_("the JSON value is longer than %(limit)s characters"),
+    (("limit", str(MAX_ITEM_CHARS)),),
 )
-NOT_AN_OBJECT = Fault("not_an_object", "the item is not a JSON object")
+NOT_AN_OBJECT = Fault("not_an_object", N_("the item is not a JSON object"))
 INVALID_BLIND_INDEX = Fault(
-    "invalid_blind_index", "the blind index is not 64 hexadecimal characters (HMAC-SHA256)"
+    "invalid_blind_index",
+    N_("the blind index is not 64 hexadecimal characters (HMAC-SHA256)"),
 )
-INVALID_KEY_VERSION = Fault("invalid_key_version", "the key version is not a positive integer")
+INVALID_KEY_VERSION = Fault("invalid_key_version", N_("the key version is not a positive integer"))
 # PostgreSQL text cannot hold NUL, so one such cell made a whole import fail.
 SCOPE_REF_CONTROL = Fault(
     "invalid_scope_ref",
-    "the scope_ref contains a control character such as NUL or a line break; remove it",
+    N_("the scope_ref contains a control character such as NUL or a line break; remove it"),
 )
-SCOPE_REF_TOO_LONG = Fault("scope_ref_too_long", f"the scope_ref is longer than {MAX_SCOPE_REF}")
+SCOPE_REF_TOO_LONG = Fault(
+    "scope_ref_too_long",
+    N_("the scope_ref is longer than %(limit)s characters"),
+    (("limit", str(MAX_SCOPE_REF)),),
+)
 MISSING_SCOPE_REF = Fault(
-    "missing_scope_ref", "list and topic scopes need a scope_ref naming the list or topic"
+    "missing_scope_ref", N_("list and topic scopes need a scope_ref naming the list or topic")
 )
-UNEXPECTED_SCOPE_REF = Fault("unexpected_scope_ref", "a global entry cannot have a scope_ref")
-NOT_AN_ARRAY = Fault("not_an_array", "the line is not a JSON array")
+UNEXPECTED_SCOPE_REF = Fault("unexpected_scope_ref", N_("a global entry cannot have a scope_ref"))
+NOT_AN_ARRAY = Fault("not_an_array", N_("the line is not a JSON array"))
+SENDGRID_GROUP_REQUIRED = Fault(
+    "scope_ref_required",
+    N_("the file does not name the SendGrid unsubscribe group id; give it as scope_ref"),
+)
 
 
 def malformed_csv(detail: str) -> Fault:
     # The csv module's messages describe the syntax ("',' expected after '\"'",
-    # "field larger than field limit") and never quote the data.
-    return Fault("malformed_csv", f"the CSV row is malformed: {detail}")
+    # "field larger than field limit") and never quote the data. They stay English.
+    return Fault("malformed_csv", N_("the CSV row is malformed: %(detail)s"), (("detail", detail),))
 
 
 def missing_column(names: Iterable[str]) -> Fault:
-    listed = " or ".join(repr(name) for name in names)
-    return Fault("missing_column", f"the header has no {listed} column")
+    quoted = [repr(name) for name in names]
+    if len(quoted) == 1:
+        return Fault(
+            "missing_column", N_("the header has no %(name)s column"), (("name", quoted[0]),)
+        )
+    return Fault(
+        "missing_column",
+        N_("the header has none of these columns: %(names)s"),
+        (("names", ", ".join(quoted)),),
+    )
 
 
 def duplicate_column(name: str) -> Fault:
-    return Fault("duplicate_column", f"the header has the column {name!r} more than once")
+    return Fault(
+        "duplicate_column",
+        N_("the header has the column %(name)s more than once"),
+        (("name", repr(name)),),
+    )
 
 
 def missing_value(name: str) -> Fault:
-    return Fault("missing_value", f"the {name} is empty")
+    return Fault("missing_value", N_("the %(name)s is empty"), (("name", name),))
 
 
 def unknown_value(name: str, allowed: Iterable[str]) -> Fault:
     # The rejected value is left out: after a column shift it may be an address.
     listed = ", ".join(sorted(allowed))
-    return Fault("unknown_value", f"the {name} is not one of: {listed}")
+    return Fault(
+        "unknown_value",
+        N_("the %(name)s is not one of: %(allowed)s"),
+        (("name", name), ("allowed", listed)),
+    )
 
 
 def missing_array(path: str) -> Fault:
-    return Fault("unexpected_shape", f"the JSON document has no {path} array")
+    return Fault(
+        "unexpected_shape", N_("the JSON document has no %(path)s array"), (("path", path),)
+    )
 
 
 def status_required(choices: Iterable[str]) -> Fault:
     listed = ", ".join(sorted(choices))
     return Fault(
         "status_required",
-        f"the file does not say which members it holds; give the status ({listed})",
+        N_("the file does not say which members it contains; give the status (%(allowed)s)"),
+        (("allowed", listed),),
     )
 
 
 def status_mismatch(requested: str, found: str) -> Fault:
     return Fault(
         "status_mismatch",
-        f"the status {requested!r} does not match the file's columns, which are those of {found!r}",
-    )
-
-
-def scope_ref_required(subject: str) -> Fault:
-    return Fault(
-        "scope_ref_required", f"the file does not name the {subject}; give it as scope_ref"
+        N_(
+            "the status %(requested)s does not match the file's columns, "
+            "which are those of %(found)s"
+        ),
+        (("requested", repr(requested)), ("found", repr(found))),
     )
 
 

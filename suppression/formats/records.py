@@ -21,12 +21,32 @@ WARNING_UNPARSEABLE_TIME = "unparseable_time"
 WARNING_SOURCE_REASON_TRUNCATED = "source_reason_truncated"
 
 
+def N_(msgid: str) -> str:  # noqa: N802 - the gettext convention for "mark only"
+    """Mark ``msgid`` for the catalogs' extraction without translating it.
+
+    The format layer imports nothing from the service, so it carries its own
+    marker. The import API translates the text (suppression/files_router.py).
+    """
+    return msgid
+
+
 @dataclass(frozen=True)
 class Fault:
-    """Why a line was rejected: a stable code and an English message without personal data."""
+    """Why a line was rejected: a stable code and a message without personal data.
+
+    ``msgid`` is the English text, marked for the gettext catalogs, and its
+    ``%(name)s`` placeholders take ``params``. The API translates it into the
+    client's language; the CLI prints :attr:`message`.
+    """
 
     code: str
-    message: str
+    msgid: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def message(self) -> str:
+        """Return the English message."""
+        return self.msgid % dict(self.params) if self.params else self.msgid
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"

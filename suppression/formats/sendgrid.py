@@ -106,7 +106,7 @@ def csv_reader(kind: SendGridList) -> Reader:
         if kind.scope is SuppressionScope.TOPIC:
             group = _group_id(options)
             if not group:
-                fault = faults.scope_ref_required("SendGrid unsubscribe group id")
+                fault = faults.SENDGRID_GROUP_REQUIRED
                 yield RejectedLine(1, "scope_ref", fault)
                 return
 
@@ -152,7 +152,7 @@ def json_reader(kind: SendGridList) -> Reader:
 
             if isinstance(item.value, str) and kind.scope is SuppressionScope.TOPIC:
                 if not group:
-                    fault = faults.scope_ref_required("SendGrid unsubscribe group id")
+                    fault = faults.SENDGRID_GROUP_REQUIRED
                     yield RejectedLine(item.line, "scope_ref", fault)
                     continue
                 yield _entry(item.line, kind, item.value, None, group=group)
@@ -169,7 +169,7 @@ def json_reader(kind: SendGridList) -> Reader:
             if kind.scope is SuppressionScope.TOPIC:
                 item_group = text_of(found, "group_id") or group
             if kind.scope is SuppressionScope.TOPIC and not item_group:
-                fault = faults.scope_ref_required("SendGrid unsubscribe group id")
+                fault = faults.SENDGRID_GROUP_REQUIRED
                 yield RejectedLine(item.line, "scope_ref", fault)
                 continue
             yield _entry(

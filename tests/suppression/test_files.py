@@ -81,6 +81,39 @@ def test_rejected_lines_have_numbers(client: TestClient, tenant: Tenant) -> None
     assert "not-an-address" not in str(report["rejected"])
 
 
+REJECTED_LINES = b"email,reason\nnot-an-address,unsubscribe\nok@example.org,vacances\n"
+
+
+def rejected_messages(client: TestClient, tenant: Tenant, language: str) -> list[str]:
+    response = client.post(
+        "/v1/suppressions/import",
+        content=REJECTED_LINES,
+        params={"format": "generic_csv"},
+        headers={**tenant.auth("sender"), "Accept-Language": language},
+    )
+    assert response.status_code == 200, response.text
+    return [item["message"] for item in response.json()["rejected"]]
+
+
+def test_rejected_messages_in_english(client: TestClient, tenant: Tenant) -> None:
+    messages = rejected_messages(client, tenant, "en")
+
+    assert messages[0] == "the address is not a valid email address"
+    assert messages[1].startswith("the reason is not one of: ")
+    assert "unsubscribe" in messages[1]
+
+
+def test_rejected_messages_in_french(client: TestClient, tenant: Tenant) -> None:
+    messages = rejected_messages(client, tenant, "fr-FR,fr;q=0.9")
+
+    assert messages[0] == "l'adresse n'est pas une adresse e-mail valide"
+    # The parameters are filled in the French text too.
+    assert messages[1].startswith("le champ reason ne vaut aucune de ces valeurs : ")
+    assert "unsubscribe" in messages[1]
+    # The rejected value is never echoed.
+    assert "vacances" not in " ".join(messages)
+
+
 def test_unknown_format_is_422(client: TestClient, tenant: Tenant) -> None:
     response = client.post(
         "/v1/suppressions/import",
