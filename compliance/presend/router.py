@@ -197,7 +197,19 @@ def _screen_recipients(
     """Screen the given recipients, or else the members of the lists; None when there are neither.
 
     :raises NotFound: for a campaign or a list that is not the sender's.
+    :raises InvalidInput: for an empty ``recipients`` list.
     """
+    if body.recipients == []:
+        # Given recipients take the place of the lists' members, so an empty
+        # list used to screen no address and report no recipient finding.
+        raise InvalidInput(
+            "recipients",
+            N_(
+                "Field recipients is empty; list the addresses to screen, or leave the "
+                "field out to screen the subscribed members of list_ids or of the "
+                "campaign's lists."
+            ),
+        )
     list_ids = list(body.list_ids)
     if not list_ids and body.campaign_id is not None:
         get_campaign(session, principal.sender_id, body.campaign_id)

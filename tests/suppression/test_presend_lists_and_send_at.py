@@ -265,6 +265,27 @@ def test_campaign_lists_screened_without_recipients(client: TestClient, tenant: 
     assert screened["facts"]["kept"] == 1
 
 
+def test_empty_recipients_rejected(client: TestClient, tenant: Tenant) -> None:
+    # An empty list took the place of the lists' members and screened no address.
+    list_id = new_list(client, tenant, [CUSTOMER, STRANGER])
+
+    response = client.post(
+        "/v1/checks",
+        json={
+            "from_domain": "example.org",
+            "html": "<p>Bonjour</p>",
+            "skip_dns": True,
+            "recipients": [],
+            "list_ids": [list_id],
+        },
+        headers={**tenant.auth("sender"), "Accept-Language": "fr"},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["field"] == "recipients"
+    assert response.json()["detail"].startswith("Le champ recipients est vide")
+
+
 def test_member_on_two_lists_screened_once(client: TestClient, tenant: Tenant) -> None:
     soft_opt_in(client, tenant, CUSTOMER)
     first = new_list(client, tenant, [CUSTOMER, STRANGER])
