@@ -41,6 +41,14 @@ _RETRYABLE_REASONS = frozenset({"timeout", "connection_failed", "tls_failed", "h
 class Action(enum.StrEnum):
     ERASURE = "erasure"  # GDPR Art. 17
     OBJECTION = "objection"  # Art. 21(3): no more direct marketing
+    # Art. 16. Art. 19 requires it to be passed on to each recipient. Only
+    # the webhook takes it: the vendors' erasure and suppression calls cannot
+    # carry corrected values.
+    RECTIFICATION = "rectification"
+
+
+# Processor kinds that accept a rectification.
+RECTIFICATION_KINDS = frozenset({ProcessorKind.WEBHOOK})
 
 
 class Outcome(enum.StrEnum):
@@ -80,6 +88,10 @@ class Notification:
     # When this attempt is made: the webhook signature's timestamp.
     sent_at: datetime
     address: str
+    # Rectification: the corrected values by field (name, country, locale),
+    # and the fields that wait for the subject's confirmation (email).
+    changes: Mapping[str, str] = field(default_factory=dict)
+    pending_confirmation: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,9 @@ def default_base_url(kind: ProcessorKind, secret: str) -> str | None:
 
 def call_processor(client: OutboundClient, call: ProcessorCall, note: Notification) -> CallResult:
     """Send ``note`` to the processor described by ``call`` and classify the result."""
+    if note.action == Action.RECTIFICATION and call.kind not in RECTIFICATION_KINDS:
+        # The vendor adapters would take it for an erasure.
+        return CallResult(Outcome.PERMANENT, error="action_not_supported")
     adapter = _ADAPTERS[call.kind]
     try:
         return adapter(client, call, note)
@@ -161,7 +176,7 @@ def _json_headers() -> dict[str, str]:
 
 def webhook_body(note: Notification) -> bytes:
     """Build the webhook's JSON body; its ``id`` is the task id, the same on every retry."""
-    document = {
+    document: dict[str, object] = {
         "id": note.task_id,
         "type": f"dsr.{note.action.value}",
         "created_at": iso_utc(note.created_at),
@@ -169,6 +184,9 @@ def webhook_body(note: Notification) -> bytes:
         "sender_id": note.sender_id,
         "subject": {"email": note.address},
     }
+    if note.action == Action.RECTIFICATION:
+        document["changes"] = dict(note.changes)
+        document["pending_confirmation"] = list(note.pending_confirmation)
     return json.dumps(document, separators=(",", ":")).encode("utf-8")
 
 

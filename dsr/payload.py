@@ -57,6 +57,16 @@ class RequestPayload:
     notify: bool = True
 
 
+def processor_changes(changes: dict[str, str]) -> dict[str, str]:
+    """Return the corrected values sent to processors: all but the address.
+
+    A new address is stored only once the subject confirms it (the same
+    link as a change from the preference center), so it is not passed on
+    with the others.
+    """
+    return {name: value for name, value in sorted(changes.items()) if name != "email"}
+
+
 def store_payload(keystore: KeyStore, request: DataSubjectRequest, payload: RequestPayload) -> None:
     """Encrypt ``payload`` into the request, creating the request's key if needed."""
     key_id = request_key_id(request.id)

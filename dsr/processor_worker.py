@@ -38,7 +38,7 @@ from dsr.adapters import (
 )
 from dsr.models import DataSubjectRequest, Processor, ProcessorKind, ProcessorTask, TaskStatus
 from dsr.outbound import OutboundClient
-from dsr.payload import PayloadGone, read_payload
+from dsr.payload import PayloadGone, processor_changes, read_payload
 from dsr.processors import load_credentials, processor_config
 
 log = structlog.get_logger(__name__)
@@ -211,6 +211,8 @@ def _run(client: OutboundClient, services: Services, job: _Job, now: datetime) -
         created_at=task.created_at,
         sent_at=now,
         address=payload.address,
+        changes=processor_changes(payload.changes),
+        pending_confirmation=("email",) if "email" in payload.changes else (),
     )
     return call_processor(client, call, note)
 

@@ -23,7 +23,13 @@ from compliance.core.i18n import N_
 from compliance.core.keystore import KeyStore, decrypt_field, encrypt_field
 from compliance.core.models import utcnow
 from compliance.core.validation import email_address
-from dsr.adapters import MAX_MAILCHIMP_LISTS, Action, Credentials, default_base_url
+from dsr.adapters import (
+    MAX_MAILCHIMP_LISTS,
+    RECTIFICATION_KINDS,
+    Action,
+    Credentials,
+    default_base_url,
+)
 from dsr.models import (
     DataSubjectRequest,
     Processor,
@@ -296,11 +302,13 @@ def enqueue_tasks(
 ) -> list[ProcessorTask]:
     """Queue one task per active processor of the request's sender; return the request's tasks.
 
-    Calling it again adds tasks only for processors registered since, so a
-    retried workflow step queues no duplicate (request_id and processor_id
-    are unique together).
+    A rectification goes only to the processor kinds that can take it
+    (webhooks). Calling it again adds tasks only for processors registered
+    since, so a retried workflow step queues no duplicate (request_id and
+    processor_id are unique together).
     """
-    Action(action)  # ValueError for anything but "erasure" or "objection"
+    # ValueError for anything but "erasure", "objection" or "rectification".
+    only_kinds = RECTIFICATION_KINDS if Action(action) == Action.RECTIFICATION else None
     existing = {
         task.processor_id: task
         for task in session.exec(
@@ -314,6 +322,8 @@ def enqueue_tasks(
     ).all()
     for processor in active:
         if processor.id in existing:
+            continue
+        if only_kinds is not None and ProcessorKind(processor.kind) not in only_kinds:
             continue
         task = ProcessorTask(
             sender_id=request.sender_id,

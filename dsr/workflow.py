@@ -42,6 +42,7 @@ from dsr.models import (
 )
 from dsr.payload import (
     RequestPayload,
+    processor_changes,
     store_payload,
 )
 from dsr.processors import enqueue_tasks
@@ -49,10 +50,9 @@ from dsr.transitions import InvalidState, queue_notice, sender_of, subject_paylo
 
 log = structlog.get_logger(__name__)
 
-# Types that processors must hear about (Art. 19 names rectification too,
-# but no processor API takes one; the webhook receiver could).
-# TODO: send rectifications to webhook processors as well.
-NOTIFIED_TYPES = frozenset({RequestType.ERASURE, RequestType.OBJECTION})
+# Types that processors must hear about (Art. 19). Rectifications go to
+# webhook processors only (dsr/processors.py enqueue_tasks).
+NOTIFIED_TYPES = frozenset({RequestType.ERASURE, RequestType.OBJECTION, RequestType.RECTIFICATION})
 
 
 class ExternalRefConflict(Conflict):
@@ -319,11 +319,13 @@ def execute(session: Session, services: Services, request: DataSubjectRequest, a
     request.receipt_sha256 = hashlib.sha256(canonical_json(outcome)).hexdigest()
     session.add(request)
 
-    tasks = (
-        enqueue_tasks(session, request, request_type.value)
-        if request_type in NOTIFIED_TYPES
-        else []
-    )
+    notified = request_type in NOTIFIED_TYPES
+    if request_type is RequestType.RECTIFICATION and not processor_changes(payload.changes):
+        # A new address takes effect only once the subject confirms it, so a
+        # change of address alone has nothing to pass on yet.
+        # TODO: tell webhook processors the new address once the subject confirms it.
+        notified = False
+    tasks = enqueue_tasks(session, request, request_type.value) if notified else []
     # Processors must respond, and a long event history must be purged
     # (dsr.event_purge), before the request completes.
     if not tasks and request.event_purge is None:

@@ -1,4 +1,4 @@
-"""Erasure and objection with processors: the request closes after the last processor responds."""
+"""Erasure, objection and rectification with processors: the request closes after the last call."""
 
 from __future__ import annotations
 
@@ -164,6 +164,61 @@ def test_objection_tells_processors(client: TestClient, fake: FakeProcessors) ->
     assert [hook["type"] for hook in hooks] == ["dsr.objection"]
     assert hooks[0]["request_id"] == created["id"]
     assert client.get(f"/v1/dsr/{created['id']}", headers=dpo).json()["status"] == "completed"
+
+
+def test_rectification_reaches_webhooks_only(client: TestClient, fake: FakeProcessors) -> None:
+    # GDPR Art. 19: a rectification is passed on to each recipient. Only the
+    # webhook can take corrected values, so Mailchimp gets no task.
+    tenant = make_tenant(client.app)  # type: ignore[arg-type]
+    register(client, tenant, fake)
+    confirmed_subscriber(client, tenant, ADDRESS)
+    dpo = tenant.auth("dpo")
+
+    created = client.post(
+        "/v1/dsr",
+        json={
+            "type": "rectification",
+            "email": ADDRESS,
+            "attestation": ATTESTATION,
+            "changes": {"name": "Dana Martin", "country": "ca", "email": "dana.m@example.org"},
+        },
+        headers=dpo,
+    ).json()
+    claimed = drain(client)
+    done = client.get(f"/v1/dsr/{created['id']}", headers=dpo).json()
+
+    assert created["status"] == "in_progress"
+    assert [item["name"] for item in created["processors"]] == ["CRM"]
+    assert claimed == 1
+    hooks = [request.json() for request in fake.requests if request.path == "/hook"]
+    assert [hook["type"] for hook in hooks] == ["dsr.rectification"]
+    assert hooks[0]["subject"] == {"email": ADDRESS}
+    assert hooks[0]["changes"] == {"country": "CA", "name": "Dana Martin"}
+    # The new address waits for the subject's confirmation.
+    assert hooks[0]["pending_confirmation"] == ["email"]
+    assert "dana.m@example.org" not in fake.requests[0].body.decode()
+    assert done["status"] == "completed"
+
+
+def test_address_change_queues_no_task(client: TestClient, fake: FakeProcessors) -> None:
+    tenant = make_tenant(client.app)  # type: ignore[arg-type]
+    register(client, tenant, fake)
+    confirmed_subscriber(client, tenant, ADDRESS)
+
+    created = client.post(
+        "/v1/dsr",
+        json={
+            "type": "rectification",
+            "email": ADDRESS,
+            "attestation": ATTESTATION,
+            "changes": {"email": "dana.m@example.org"},
+        },
+        headers=tenant.auth("dpo"),
+    ).json()
+
+    assert created["status"] == "completed"
+    assert created["processors"] == []
+    assert drain(client) == 0
 
 
 def test_access_tells_no_processor(client: TestClient, fake: FakeProcessors) -> None:

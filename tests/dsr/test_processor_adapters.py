@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -89,6 +90,40 @@ def test_webhook_body_shape(fake: FakeProcessors) -> None:
     }
     assert sent.headers["sendguard-event-id"] == "task-0001"
     assert sent.headers["content-type"] == "application/json"
+
+
+def test_webhook_rectification_body(fake: FakeProcessors) -> None:
+    processor = call(ProcessorKind.WEBHOOK, f"{fake.url}/hook", fakes.WEBHOOK_SECRET)
+    rectification = replace(
+        note(Action.RECTIFICATION),
+        changes={"country": "CA", "name": "Dana Martin"},
+        pending_confirmation=("email",),
+    )
+
+    result = call_processor(CLIENT, processor, rectification)
+
+    body = fake.requests[0].json()
+    assert result.outcome == Outcome.SUCCEEDED
+    assert fake.state.bad_signatures == 0
+    assert body["type"] == "dsr.rectification"
+    assert body["subject"] == {"email": ADDRESS}
+    assert body["changes"] == {"country": "CA", "name": "Dana Martin"}
+    assert body["pending_confirmation"] == ["email"]
+
+
+@pytest.mark.parametrize(
+    "kind", [ProcessorKind.POSTMARK, ProcessorKind.SENDGRID, ProcessorKind.MAILCHIMP]
+)
+def test_vendor_rectification_not_sent(fake: FakeProcessors, kind: ProcessorKind) -> None:
+    # The vendor adapters handle only erasure and objection. A rectification
+    # that reached them must not be taken for an erasure.
+    processor = call(kind, fake.url, "key-us21", list_ids=["a1b2c3"])
+
+    result = call_processor(CLIENT, processor, note(Action.RECTIFICATION))
+
+    assert result.outcome == Outcome.PERMANENT
+    assert result.error == "action_not_supported"
+    assert fake.requests == []
 
 
 def test_webhook_signature_format(fake: FakeProcessors) -> None:

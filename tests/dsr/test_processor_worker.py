@@ -305,8 +305,8 @@ def test_enqueue_rejects_unknown_action(runtime: Runtime, fake: FakeProcessors) 
         request = session.get(DataSubjectRequest, request_id)
         assert request is not None
 
-        with pytest.raises(ValueError, match="rectification"):
-            processors.enqueue_tasks(session, request, "rectification")
+        with pytest.raises(ValueError, match="portability"):
+            processors.enqueue_tasks(session, request, "portability")
 
 
 def test_stop_releases_unstarted_tasks(runtime: Runtime, fake: FakeProcessors) -> None:
