@@ -37,7 +37,7 @@ from consent.models import (
     Topic,
 )
 from consent.service import ClientInfo, unsubscribe_all
-from suppression.lists import unsubscribe_from_list
+from suppression.lists import resubscribe_memberships, unsubscribe_from_list
 from suppression.models import SuppressionReason, SuppressionScope
 from suppression.service import lift_for_event, suppress
 
@@ -532,8 +532,28 @@ def reverse_unsubscribes(
     return ReversalOutcome(done, skipped)
 
 
+def _lists_left(session: Session, contact_id: str) -> set[str]:
+    """Return the lists a contact left through a list link whose unsubscribe is not reversed."""
+    scopes = session.exec(
+        select(PreferenceEvent.scope).where(
+            PreferenceEvent.contact_id == contact_id,
+            PreferenceEvent.kind == "unsubscribe",
+            col(PreferenceEvent.scope).startswith("list:"),
+            col(PreferenceEvent.reversed_at).is_(None),
+        )
+    ).all()
+    return {scope.partition(":")[2] for scope in scopes}
+
+
 def _restore_subscriptions(session: Session, contact: Contact, event: PreferenceEvent) -> list[str]:
+    """Undo what the unsubscribe ``event`` changed and return the topics subscribed again."""
     kind, _, ref = event.scope.partition(":")
+    if kind == "list":
+        # A list link unsubscribed from that one list: topics and the
+        # contact's status were left as they were.
+        resubscribe_memberships(session, contact.id, [ref], keep_left=())
+        return []
+
     restored: list[str] = []
     for row in session.exec(select(Subscription).where(Subscription.contact_id == contact.id)):
         if row.status != SubscriptionStatus.UNSUBSCRIBED:
@@ -544,7 +564,12 @@ def _restore_subscriptions(session: Session, contact: Contact, event: Preference
         row.updated_at = utcnow()
         session.add(row)
         restored.append(row.topic)
-    # TODO: restore the list memberships that the reversed unsubscribe marked unsubscribed.
+    if kind == "all":
+        # The global unsubscribe marked every membership unsubscribed. A list
+        # the person left through its own link, not reversed, stays left.
+        resubscribe_memberships(
+            session, contact.id, None, keep_left=_lists_left(session, contact.id)
+        )
     if contact.status == ContactStatus.UNSUBSCRIBED:
         contact.status = (
             ContactStatus.CONFIRMED if contact.confirmed_at is not None else ContactStatus.IMPORTED

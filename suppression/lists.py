@@ -9,7 +9,7 @@ the same rows, so a delete and a send cannot interleave.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -214,6 +214,32 @@ def unsubscribe_contact_everywhere(session: Session, contact_id: str) -> int:
         session.add(row)
     session.flush()
     return len(rows)
+
+
+def resubscribe_memberships(
+    session: Session, contact_id: str, list_ids: Collection[str] | None, keep_left: Collection[str]
+) -> int:
+    """Mark unsubscribed memberships subscribed again (an unsubscribe reversed by an admin).
+
+    ``list_ids`` None means every list of the contact. Lists in ``keep_left``
+    stay unsubscribed. Return how many memberships changed.
+    """
+    statement = select(ListMembership).where(
+        ListMembership.contact_id == contact_id,
+        ListMembership.status == MembershipStatus.UNSUBSCRIBED,
+    )
+    if list_ids is not None:
+        statement = statement.where(col(ListMembership.list_id).in_(list(list_ids)))
+    changed = 0
+    for row in session.exec(statement).all():
+        if row.list_id in keep_left:
+            continue
+        row.status = MembershipStatus.SUBSCRIBED
+        row.updated_at = utcnow()
+        session.add(row)
+        changed += 1
+    session.flush()
+    return changed
 
 
 def contact_list_count(session: Session, contact_id: str) -> int:

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from consent.models import Contact, PreferenceEvent
 from dsr.models import DataSubjectRequest
-from suppression.models import SuppressionEntry
+from suppression.models import ListMembership, SuppressionEntry
 from tests.api.conftest import Tenant, csrf_field, deliver, link_in, signup
 
 ADDRESS = "margot@example.org"
@@ -172,6 +172,77 @@ def test_scanner_burst_reversed_by_admin(client: TestClient, tenant: Tenant) -> 
     assert entry.lift_justification == body["justification"]
     again = client.post("/v1/preference-events/reverse", json=body, headers=tenant.auth("admin"))
     assert again.json()["skipped_event_ids"] == [event["id"]]
+
+
+def _two_lists(client: TestClient, tenant: Tenant) -> tuple[str, str]:
+    auth = tenant.auth("sender")
+    news = client.post("/v1/lists", json={"name": "News"}, headers=auth).json()["id"]
+    offers = client.post("/v1/lists", json={"name": "Offers"}, headers=auth).json()["id"]
+    for list_id in (news, offers):
+        added = client.post(f"/v1/lists/{list_id}/members", json={"add": [ADDRESS]}, headers=auth)
+        assert added.status_code == 200, added.text
+    return news, offers
+
+
+def _reverse(client: TestClient, tenant: Tenant, scope: str) -> None:
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    listed = client.get(
+        "/v1/preference-events",
+        params={"since": since, "kind": "unsubscribe"},
+        headers=tenant.auth("sender"),
+    ).json()
+    [event_id] = [event["id"] for event in listed["events"] if event["scope"] == scope]
+    body = {"event_ids": [event_id], "justification": "Link scanner burst from one client."}
+    reversed_ = client.post(
+        "/v1/preference-events/reverse", json=body, headers=tenant.auth("admin")
+    )
+    assert reversed_.json()["reversed_event_ids"] == [event_id]
+
+
+def _membership_statuses(client: TestClient) -> dict[str, str]:
+    with Session(_engine(client)) as session:
+        rows = session.exec(select(ListMembership)).all()
+        return {row.list_id: row.status for row in rows}
+
+
+def test_reversed_global_unsubscribe_restores_lists(client: TestClient, tenant: Tenant) -> None:
+    _subscribe_and_confirm(client, tenant)
+    news, offers = _two_lists(client, tenant)
+    # The person leaves Offers through its own link, then everything.
+    assert _one_click(client, _headers(client, tenant, f"list:{offers}")["List-Unsubscribe"]) == 200
+    assert _one_click(client, _headers(client, tenant, "all")["List-Unsubscribe"]) == 200
+
+    _reverse(client, tenant, "all")
+
+    assert _membership_statuses(client) == {news: "subscribed", offers: "unsubscribed"}
+    assert _contact(client).status == "confirmed"
+    assert _screen(client, tenant, list_ids=[news])["kept"] == [ADDRESS]
+    assert _screen(client, tenant, list_ids=[offers])["kept"] == []
+
+
+def test_reversed_list_unsubscribe_restores_that_list(client: TestClient, tenant: Tenant) -> None:
+    _subscribe_and_confirm(client, tenant)
+    news, offers = _two_lists(client, tenant)
+    assert _one_click(client, _headers(client, tenant, f"list:{offers}")["List-Unsubscribe"]) == 200
+
+    _reverse(client, tenant, f"list:{offers}")
+
+    assert _membership_statuses(client) == {news: "subscribed", offers: "subscribed"}
+    assert _screen(client, tenant, list_ids=[offers])["kept"] == [ADDRESS]
+
+
+def test_list_reversal_keeps_global_unsubscribe(client: TestClient, tenant: Tenant) -> None:
+    # Reversing a list link's unsubscribe once restored every topic and the
+    # contact's status, undoing a later global unsubscribe too.
+    _subscribe_and_confirm(client, tenant)
+    _news, offers = _two_lists(client, tenant)
+    assert _one_click(client, _headers(client, tenant, f"list:{offers}")["List-Unsubscribe"]) == 200
+    assert _one_click(client, _headers(client, tenant, "all")["List-Unsubscribe"]) == 200
+
+    _reverse(client, tenant, f"list:{offers}")
+
+    assert _contact(client).status == "unsubscribed"
+    assert _screen(client, tenant)["kept"] == []
 
 
 def test_topics_frequency_pause_and_name(client: TestClient, tenant: Tenant) -> None:
