@@ -175,3 +175,24 @@ def test_zone_file_syntax_error_rejected() -> None:
 def test_zone_file_missing_raises_oserror(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         ZoneTxtLookup.from_file(tmp_path / "absent.zone")
+
+
+def test_zone_generate_within_bound_accepted() -> None:
+    # dnspython reads the record data as one token, so it has no space.
+    text = "$ORIGIN example.net.\n$GENERATE 1-100 host$ 300 IN TXT v=spf1/$\n"
+
+    lookup = ZoneTxtLookup.from_text(text)
+
+    assert lookup.txt("host42.example.net").records == ("v=spf1/42",)
+
+
+def test_zone_generate_over_bound_rejected() -> None:
+    # One line once asked dnspython for 100 million names.
+    text = (
+        "$ORIGIN example.net.\n"
+        "$GENERATE 1-5000 a$ 300 IN TXT x\n"
+        "$GENERATE 1-100000000 b$ 300 IN TXT x\n"
+    )
+
+    with pytest.raises(ZoneFileError, match=r"zone text:3: \$GENERATE lines add more than 10000"):
+        ZoneTxtLookup.from_text(text)
