@@ -55,6 +55,9 @@ class Outcome(enum.StrEnum):
     SUCCEEDED = "succeeded"
     RETRYABLE = "retryable"
     PERMANENT = "permanent"
+    # The processor accepted the request and is still carrying it out: ask
+    # again later with the remote_ref it returned (Postmark's data removals).
+    WAITING = "waiting"
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,8 @@ class Notification:
     # and the fields that wait for the subject's confirmation (email).
     changes: Mapping[str, str] = field(default_factory=dict)
     pending_confirmation: tuple[str, ...] = ()
+    # The processor's own job id from an earlier attempt, to poll its state.
+    remote_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -227,6 +232,9 @@ def _notify_postmark(client: OutboundClient, call: ProcessorCall, note: Notifica
     if note.action == Action.OBJECTION:
         return _suppress_postmark(client, call, note)
 
+    if note.remote_ref is not None:
+        return _poll_postmark_removal(client, call, note.remote_ref)
+
     # Data Removal API: erases the recipient's data from the whole account.
     # RequestedBy is documented as the requester's address. A controller's
     # role address can be configured, else the request id replaces it, so no
@@ -241,11 +249,38 @@ def _notify_postmark(client: OutboundClient, call: ProcessorCall, note: Notifica
     if classify_status(response.status) != Outcome.SUCCEEDED:
         return _postmark_failure(response)
 
-    # Status is "Pending" until Postmark has erased the data, then "Done".
-    # TODO: poll GET /data-removals/{ID} until Done before calling the erasure complete.
-    removal_id = _json_object(response).get("ID")
-    remote_ref = str(removal_id) if isinstance(removal_id, int) else None
-    return CallResult(Outcome.SUCCEEDED, response.status, remote_ref=remote_ref)
+    document = _json_object(response)
+    removal_id = document.get("ID")
+    if not isinstance(removal_id, int):
+        # Without its id the removal cannot be followed: a person must check it.
+        return CallResult(Outcome.PERMANENT, response.status, error="postmark_removal_id_missing")
+    return _removal_state(response.status, str(removal_id), document.get("Status"))
+
+
+def _poll_postmark_removal(
+    client: OutboundClient, call: ProcessorCall, removal_id: str
+) -> CallResult:
+    headers = _json_headers()
+    headers["X-Postmark-Account-Token"] = call.credentials.secret
+    response = client.request(
+        "GET", _url(call.base_url, f"/data-removals/{quote(removal_id, safe='')}"), headers=headers
+    )
+    if classify_status(response.status) != Outcome.SUCCEEDED:
+        return _postmark_failure(response)
+    return _removal_state(response.status, removal_id, _json_object(response).get("Status"))
+
+
+def _removal_state(status: int, removal_id: str, state: object) -> CallResult:
+    # Postmark reports "Pending" until it has erased the data, then "Done".
+    # The erasure counts as done only then, so the certificate never claims
+    # an erasure that Postmark has not carried out.
+    if state == "Done":
+        return CallResult(Outcome.SUCCEEDED, status, remote_ref=removal_id)
+    if state == "Pending":
+        return CallResult(Outcome.WAITING, status, remote_ref=removal_id)
+    return CallResult(
+        Outcome.RETRYABLE, status, error="postmark_removal_state_unknown", remote_ref=removal_id
+    )
 
 
 def _suppress_postmark(

@@ -1,4 +1,4 @@
-"""The queue worker that notifies processors of erasures and objections (GDPR Art. 19).
+"""The queue worker that passes data-subject requests on to processors (GDPR Art. 19).
 
 Each task goes through three steps, so that no transaction stays open
 during an HTTP call: claim due tasks and commit, call the processors with
@@ -50,6 +50,13 @@ MAX_BACKOFF_SECONDS = 3600
 MAX_CALLS_PER_TASK = MAX_MAILCHIMP_LISTS
 
 DEFAULT_BATCH_SIZE = 20
+
+# A processor that is still carrying out a request (Outcome.WAITING) is asked
+# again after this delay. The wait counts no attempt, but it ends: GDPR Art.
+# 12(3) gives one month to act on a request, so a task still waiting after
+# WAITING_LIMIT is dead and a person must follow it up with the processor.
+WAITING_POLL = timedelta(minutes=15)
+WAITING_LIMIT = timedelta(days=30)
 
 FinalHook = Callable[[Session, str], None]
 _random = secrets.SystemRandom()
@@ -213,6 +220,7 @@ def _run(client: OutboundClient, services: Services, job: _Job, now: datetime) -
         address=payload.address,
         changes=processor_changes(payload.changes),
         pending_confirmation=("email",) if "email" in payload.changes else (),
+        remote_ref=task.remote_ref,
     )
     return call_processor(client, call, note)
 
@@ -237,6 +245,13 @@ def _record(
     max_attempts = services.settings.processor_max_attempts
     if result.outcome == Outcome.SUCCEEDED:
         values.update(status=TaskStatus.SUCCEEDED, completed_at=now)
+    elif result.outcome == Outcome.WAITING and now - task.created_at < WAITING_LIMIT:
+        # Not a failure: the claim counted an attempt, which is given back.
+        values.update(attempts=task.attempts - 1, next_attempt_at=now + WAITING_POLL)
+    elif result.outcome == Outcome.WAITING:
+        values.update(
+            status=TaskStatus.DEAD, completed_at=now, last_error="processor_still_working"
+        )
     elif result.outcome == Outcome.RETRYABLE and task.attempts < max_attempts:
         values["next_attempt_at"] = now + backoff_delay(task.attempts)
     else:
@@ -280,6 +295,13 @@ def _log_result(job: _Job, result: CallResult, values: dict[str, object]) -> Non
         log.info("processor_task.succeeded", **fields)
     elif status == TaskStatus.DEAD:
         log.error("processor_task.dead", **fields)
+    elif result.outcome == Outcome.WAITING:
+        log.info(
+            "processor_task.waiting",
+            next_attempt_at=str(values["next_attempt_at"]),
+            remote_ref=result.remote_ref,
+            **fields,
+        )
     else:
         log.warning(
             "processor_task.retry",

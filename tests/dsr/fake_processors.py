@@ -64,6 +64,8 @@ class FakeState:
     sendgrid_unsubscribes: list[str] = field(default_factory=list)
     # Postmark: data removals requested, suppressions per stream.
     postmark_removals: list[dict[str, Any]] = field(default_factory=list)
+    # Removal ids that Postmark has carried out ("Done"). The others are "Pending".
+    postmark_done: set[int] = field(default_factory=set)
     postmark_suppressions: dict[str, list[str]] = field(default_factory=dict)
     # Mailchimp: members by (list id, subscriber hash) -> status.
     mailchimp_members: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -74,6 +76,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def do_GET(self) -> None:
+        self._handle()
 
     def do_POST(self) -> None:
         self._handle()
@@ -132,6 +137,9 @@ def _route(state: FakeState, request: Recorded) -> tuple[int, Any]:
         return _webhook(state, request)
     if path == "/data-removals" and method == "POST":
         return _postmark_removal(state, request)
+    match = re.fullmatch(r"/data-removals/(\d+)", path)
+    if match and method == "GET":
+        return _postmark_removal_state(state, request, int(match.group(1)))
     match = re.fullmatch(r"/message-streams/([^/]+)/suppressions", path)
     if match and method == "POST":
         return _postmark_suppress(state, request, match.group(1))
@@ -168,6 +176,20 @@ def _postmark_removal(state: FakeState, request: Recorded) -> tuple[int, Any]:
         return 422, {"ErrorCode": 300, "Message": "Invalid email request"}
     state.postmark_removals.append(body)
     return 200, {"ID": 1000 + len(state.postmark_removals), "Status": "Pending"}
+
+
+def _postmark_removal_state(
+    state: FakeState, request: Recorded, removal_id: int
+) -> tuple[int, Any]:
+    if request.headers.get("x-postmark-account-token") != POSTMARK_ACCOUNT_TOKEN:
+        return 401, {"ErrorCode": 10, "Message": "Bad or missing API token"}
+    if not 1000 < removal_id <= 1000 + len(state.postmark_removals):
+        # The error code is this fake's own; the adapter only reports it.
+        return 404, {"ErrorCode": 1302, "Message": "Data removal request not found"}
+    return 200, {
+        "ID": removal_id,
+        "Status": "Done" if removal_id in state.postmark_done else "Pending",
+    }
 
 
 def _postmark_suppress(state: FakeState, request: Recorded, stream: str) -> tuple[int, Any]:

@@ -221,6 +221,74 @@ def test_address_change_queues_no_task(client: TestClient, fake: FakeProcessors)
     assert drain(client) == 0
 
 
+def register_postmark(client: TestClient, tenant: Tenant, fake: FakeProcessors) -> None:
+    created = client.post(
+        "/v1/processors",
+        json={
+            "name": "Postmark",
+            "kind": "postmark",
+            "url": fake.url,
+            "secret": fakes.POSTMARK_ACCOUNT_TOKEN,
+        },
+        headers=tenant.auth("dpo"),
+    )
+    assert created.status_code == 201, created.text
+
+
+def erase(client: TestClient, tenant: Tenant) -> str:
+    created = client.post(
+        "/v1/dsr",
+        json={"type": "erasure", "email": ADDRESS, "attestation": ATTESTATION},
+        headers=tenant.auth("dpo"),
+    )
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+def test_postmark_erasure_waits_for_done(client: TestClient, fake: FakeProcessors) -> None:
+    # Postmark returns "Pending" and erases later. The request once closed
+    # as completed before Postmark had erased anything.
+    tenant = make_tenant(client.app)  # type: ignore[arg-type]
+    register_postmark(client, tenant, fake)
+    request_id = erase(client, tenant)
+    dpo = tenant.auth("dpo")
+
+    drain(client)
+    waiting = client.get(f"/v1/dsr/{request_id}", headers=dpo).json()
+    drain(client, later=timedelta(minutes=16))
+    still = client.get(f"/v1/dsr/{request_id}", headers=dpo).json()
+    fake.state.postmark_done.add(1001)
+    drain(client, later=timedelta(minutes=32))
+    done = client.get(f"/v1/dsr/{request_id}", headers=dpo).json()
+
+    assert waiting["status"] == "in_progress"
+    [task] = waiting["processors"]
+    assert task["status"] == "pending"
+    assert task["remote_ref"] == "1001"
+    # Waiting is not failing: no attempt is used up.
+    assert task["attempts"] == 0
+    assert task["last_error"] is None
+    assert still["status"] == "in_progress"
+    assert done["status"] == "completed"
+    assert done["processors"][0]["status"] == "succeeded"
+    assert len(fake.state.postmark_removals) == 1
+
+
+def test_postmark_removal_never_done_fails(client: TestClient, fake: FakeProcessors) -> None:
+    tenant = make_tenant(client.app)  # type: ignore[arg-type]
+    register_postmark(client, tenant, fake)
+    request_id = erase(client, tenant)
+    dpo = tenant.auth("dpo")
+
+    drain(client)
+    drain(client, later=timedelta(days=31))
+    closed = client.get(f"/v1/dsr/{request_id}", headers=dpo).json()
+
+    assert closed["status"] == "failed"
+    assert closed["processors"][0]["status"] == "dead"
+    assert closed["processors"][0]["last_error"] == "processor_still_working"
+
+
 def test_access_tells_no_processor(client: TestClient, fake: FakeProcessors) -> None:
     tenant = make_tenant(client.app)  # type: ignore[arg-type]
     register(client, tenant, fake)

@@ -202,7 +202,8 @@ def test_postmark_erasure_requests_removal(fake: FakeProcessors) -> None:
 
     result = call_processor(CLIENT, processor, note())
 
-    assert result.outcome == Outcome.SUCCEEDED
+    # Postmark carries the removal out later: the task waits for "Done".
+    assert result.outcome == Outcome.WAITING
     assert result.remote_ref == "1001"
     assert fake.state.postmark_removals == [
         {
@@ -211,6 +212,33 @@ def test_postmark_erasure_requests_removal(fake: FakeProcessors) -> None:
             "NotifyWhenCompleted": False,
         }
     ]
+
+
+def test_postmark_removal_polled_until_done(fake: FakeProcessors) -> None:
+    processor = call(ProcessorKind.POSTMARK, fake.url, fakes.POSTMARK_ACCOUNT_TOKEN)
+    first = call_processor(CLIENT, processor, note())
+    polling = replace(note(), remote_ref=first.remote_ref)
+
+    pending = call_processor(CLIENT, processor, polling)
+    fake.state.postmark_done.add(1001)
+    done = call_processor(CLIENT, processor, polling)
+
+    assert pending.outcome == Outcome.WAITING
+    assert done.outcome == Outcome.SUCCEEDED
+    assert done.remote_ref == "1001"
+    polls = [request for request in fake.requests if request.method == "GET"]
+    assert [request.path for request in polls] == ["/data-removals/1001"] * 2
+    # A poll requests no second removal.
+    assert len(fake.state.postmark_removals) == 1
+
+
+def test_postmark_unknown_removal_permanent(fake: FakeProcessors) -> None:
+    processor = call(ProcessorKind.POSTMARK, fake.url, fakes.POSTMARK_ACCOUNT_TOKEN)
+
+    result = call_processor(CLIENT, processor, replace(note(), remote_ref="4242"))
+
+    assert result.outcome == Outcome.PERMANENT
+    assert result.error == "http_404:postmark_error_1302"
 
 
 def test_postmark_requested_by_configured(fake: FakeProcessors) -> None:
