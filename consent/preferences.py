@@ -39,7 +39,7 @@ from consent.models import (
 from consent.service import ClientInfo, unsubscribe_all
 from suppression.lists import resubscribe_memberships, unsubscribe_from_list
 from suppression.models import SuppressionReason, SuppressionScope
-from suppression.service import lift_for_event, suppress
+from suppression.service import lift_for_event, move_event_entries, suppress
 
 log = structlog.get_logger(__name__)
 
@@ -479,14 +479,18 @@ def reverse_unsubscribes(
 ) -> ReversalOutcome:
     """Undo unsubscribes found, after review, to come from a machine rather than a person.
 
-    The contact returns to its subscriptions, the suppression entries the
-    event made are lifted with the justification, and the ledger and the
-    audit log record the reversal. Complaints, erasures and objections are
-    never touched.
+    The contact returns to what the event unsubscribed, the suppression
+    entries the event made are lifted with the justification, and the ledger
+    and the audit log record the reversal. When another unsubscribe that is
+    not reversed asks for the same thing (the same scope, or everything),
+    the opt-out remains: the event is marked reversed, and its entries move
+    to that other event. Complaints, erasures and objections are never
+    touched.
     """
     done: list[str] = []
     skipped: list[str] = []
-    for event_id in event_ids:
+    # Each id once, so that a repeated id is not both reversed and skipped.
+    for event_id in dict.fromkeys(event_ids):
         event = session.get(PreferenceEvent, event_id)
         if (
             event is None
@@ -499,6 +503,17 @@ def reverse_unsubscribes(
         contact = session.get(Contact, event.contact_id)
         if contact is None or contact.status in (ContactStatus.ERASED, ContactStatus.EXPIRED):
             skipped.append(event_id)
+            continue
+
+        covering = _covering_unsubscribe(session, event)
+        if covering is not None:
+            # The person's own opt-out, made after a scanner's for example,
+            # keeps the address out: nothing is restored or lifted.
+            move_event_entries(
+                session, sender_id, f"preference:{event.id}", f"preference:{covering.id}", actor
+            )
+            _mark_reversed(session, sender_id, event, actor)
+            done.append(event_id)
             continue
 
         lift_for_event(session, sender_id, f"preference:{event.id}", actor, justification)
@@ -515,21 +530,60 @@ def reverse_unsubscribes(
             .order_by(col(ConsentRecord.id).desc())
         ).first()
         _ledger_record(session, contact, ConsentAction.UPDATED, topics, "reversal", withdrawal)
-        event.reversed_at = utcnow()
-        event.reversed_by = actor
-        session.add(event)
-        record_event(
-            session,
-            sender_id,
-            actor=actor,
-            action="preferences.unsubscribe_reversed",
-            object_type="preference_event",
-            object_id=event.id,
-        )
+        _mark_reversed(session, sender_id, event, actor)
         done.append(event_id)
     session.flush()
     log.info("preferences.reversed", sender_id=sender_id, reversed=len(done), skipped=len(skipped))
     return ReversalOutcome(done, skipped)
+
+
+def _mark_reversed(session: Session, sender_id: str, event: PreferenceEvent, actor: str) -> None:
+    event.reversed_at = utcnow()
+    event.reversed_by = actor
+    session.add(event)
+    record_event(
+        session,
+        sender_id,
+        actor=actor,
+        action="preferences.unsubscribe_reversed",
+        object_type="preference_event",
+        object_id=event.id,
+    )
+
+
+def _covering_unsubscribe(session: Session, event: PreferenceEvent) -> PreferenceEvent | None:
+    """Return another standing unsubscribe of the contact with the same scope or "all"."""
+    return session.exec(
+        select(PreferenceEvent)
+        .where(
+            PreferenceEvent.contact_id == event.contact_id,
+            PreferenceEvent.kind == "unsubscribe",
+            PreferenceEvent.id != event.id,
+            col(PreferenceEvent.reversed_at).is_(None),
+            col(PreferenceEvent.scope).in_([event.scope, "all"]),
+        )
+        .order_by(col(PreferenceEvent.created_at).desc(), col(PreferenceEvent.id).desc())
+    ).first()
+
+
+def _topics_left(session: Session, contact_id: str) -> set[str]:
+    """Return the topics the person turned off on their own: page or topic link, not reversed."""
+    events = session.exec(
+        select(PreferenceEvent)
+        .where(
+            PreferenceEvent.contact_id == contact_id,
+            col(PreferenceEvent.kind).in_(["unsubscribe", "topic_off", "topic_on"]),
+            col(PreferenceEvent.scope).startswith("topic:"),
+        )
+        .order_by(col(PreferenceEvent.created_at), col(PreferenceEvent.id))
+    ).all()
+    left: dict[str, bool] = {}
+    for event in events:
+        if event.reversed_at is not None:
+            continue
+        # The latest choice for each topic wins.
+        left[event.scope.partition(":")[2]] = event.kind != "topic_on"
+    return {topic for topic, is_left in left.items() if is_left}
 
 
 def _lists_left(session: Session, contact_id: str) -> set[str]:
@@ -554,9 +608,11 @@ def _restore_subscriptions(session: Session, contact: Contact, event: Preference
         resubscribe_memberships(session, contact.id, [ref], keep_left=())
         return []
 
+    # A global reversal leaves off the topics the person turned off on their own.
+    keep_off = _topics_left(session, contact.id) if kind == "all" else set()
     restored: list[str] = []
     for row in session.exec(select(Subscription).where(Subscription.contact_id == contact.id)):
-        if row.status != SubscriptionStatus.UNSUBSCRIBED:
+        if row.status != SubscriptionStatus.UNSUBSCRIBED or row.topic in keep_off:
             continue
         if kind == "topic" and row.topic != ref:
             continue
@@ -564,9 +620,10 @@ def _restore_subscriptions(session: Session, contact: Contact, event: Preference
         row.updated_at = utcnow()
         session.add(row)
         restored.append(row.topic)
-    if kind == "all":
-        # The global unsubscribe marked every membership unsubscribed. A list
-        # the person left through its own link, not reversed, stays left.
+    if kind == "all" or contact.status == ContactStatus.UNSUBSCRIBED:
+        # The global unsubscribe marked every membership unsubscribed (a
+        # topic link does it too, with the last topic). A list the person
+        # left through its own link, not reversed, stays left.
         resubscribe_memberships(
             session, contact.id, None, keep_left=_lists_left(session, contact.id)
         )

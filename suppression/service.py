@@ -189,6 +189,38 @@ def lift_for_event(
     return list(entries)
 
 
+def move_event_entries(
+    session: Session, sender_id: str, from_ref: str, to_ref: str, actor: str
+) -> int:
+    """Give the active unsubscribe entries of one event to another event; return how many.
+
+    A second unsubscribe of the same scope reuses the first one's entry. When
+    the first is reversed and the second is not, the entry stays active and
+    follows the second, so that reversing the second later lifts it.
+    """
+    entries = session.exec(
+        select(SuppressionEntry).where(
+            SuppressionEntry.sender_id == sender_id,
+            SuppressionEntry.event_ref == from_ref,
+            SuppressionEntry.reason == SuppressionReason.UNSUBSCRIBE.value,
+            col(SuppressionEntry.lifted_at).is_(None),
+        )
+    ).all()
+    for entry in entries:
+        entry.event_ref = to_ref
+        session.add(entry)
+        record_event(
+            session,
+            sender_id,
+            actor=actor,
+            action="suppression.event_moved",
+            object_type="suppression",
+            object_id=entry.id,
+        )
+    session.flush()
+    return len(entries)
+
+
 def lift_for_restriction(
     session: Session, sender_id: str, event_ref: str, actor: str
 ) -> list[SuppressionEntry]:

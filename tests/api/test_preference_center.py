@@ -11,7 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from consent.models import Contact, PreferenceEvent
+from consent.models import Contact, PreferenceEvent, Subscription
 from dsr.models import DataSubjectRequest
 from suppression.models import ListMembership, SuppressionEntry
 from tests.api.conftest import Tenant, csrf_field, deliver, link_in, signup
@@ -243,6 +243,102 @@ def test_list_reversal_keeps_global_unsubscribe(client: TestClient, tenant: Tena
 
     assert _contact(client).status == "unsubscribed"
     assert _screen(client, tenant)["kept"] == []
+
+
+def _unsubscribe_ids(client: TestClient, tenant: Tenant, scope: str) -> list[str]:
+    """Return the ids of the unsubscribe events of ``scope``, oldest first."""
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    listed = client.get(
+        "/v1/preference-events",
+        params={"since": since, "kind": "unsubscribe"},
+        headers=tenant.auth("sender"),
+    ).json()
+    events = sorted(listed["events"], key=lambda event: (event["created_at"], event["id"]))
+    return [event["id"] for event in events if event["scope"] == scope]
+
+
+def _reverse_ids(client: TestClient, tenant: Tenant, event_ids: list[str]) -> Any:
+    body = {"event_ids": event_ids, "justification": "Link scanner burst from one client."}
+    response = client.post("/v1/preference-events/reverse", json=body, headers=tenant.auth("admin"))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_person_click_survives_scanner_reversal(client: TestClient, tenant: Tenant) -> None:
+    # A scanner followed the list link, then the person clicked it too. The
+    # person's click reused the scanner's entry, so reversing the scanner's
+    # event once lifted both.
+    _subscribe_and_confirm(client, tenant)
+    news, offers = _two_lists(client, tenant)
+    link = _headers(client, tenant, f"list:{offers}")["List-Unsubscribe"]
+    assert _one_click(client, link) == 200
+    assert _one_click(client, link) == 200
+    scanner, person = _unsubscribe_ids(client, tenant, f"list:{offers}")
+
+    outcome = _reverse_ids(client, tenant, [scanner])
+
+    assert outcome["reversed_event_ids"] == [scanner]
+    assert _membership_statuses(client) == {news: "subscribed", offers: "unsubscribed"}
+    assert _screen(client, tenant, list_ids=[offers])["kept"] == []
+    # Reversing the person's event too, after review, restores the list.
+    _reverse_ids(client, tenant, [person])
+    assert _membership_statuses(client)[offers] == "subscribed"
+    assert _screen(client, tenant, list_ids=[offers])["kept"] == [ADDRESS]
+
+
+def test_repeated_event_id_reversed_once(client: TestClient, tenant: Tenant) -> None:
+    _subscribe_and_confirm(client, tenant)
+    assert _one_click(client, _headers(client, tenant, "all")["List-Unsubscribe"]) == 200
+    [event_id] = _unsubscribe_ids(client, tenant, "all")
+
+    outcome = _reverse_ids(client, tenant, [event_id, event_id])
+
+    assert outcome == {"reversed_event_ids": [event_id], "skipped_event_ids": []}
+
+
+def test_global_reversal_keeps_topics_turned_off(client: TestClient, tenant: Tenant) -> None:
+    created = client.post(
+        "/v1/topics",
+        json={
+            "key": "offres",
+            "name_en": "Offers",
+            "name_fr": "Offres",
+            "wording_en": "I agree to receive offers.",
+            "wording_fr": "J'accepte de recevoir des offres.",
+        },
+        headers=tenant.auth("sender"),
+    )
+    assert created.status_code == 201, created.text
+    client.post(
+        "/v1/subscribe", json=signup(tenant.form_id, ADDRESS, topics=["newsletter", "offres"])
+    )
+    client.post(link_in(deliver(client)[0], "/c/"))
+    page = link_in(deliver(client)[0], "/p/")
+    # The person turns offers off, then everything is unsubscribed by a scanner.
+    assert "Your topics are saved." in _post_form(client, page, "topics", topics="newsletter").text
+    assert _one_click(client, _headers(client, tenant, "all")["List-Unsubscribe"]) == 200
+
+    _reverse_ids(client, tenant, _unsubscribe_ids(client, tenant, "all"))
+
+    with Session(_engine(client)) as session:
+        rows = session.exec(select(Subscription)).all()
+        statuses = {row.topic: row.status for row in rows}
+    assert statuses == {"newsletter": "confirmed", "offres": "unsubscribed"}
+    assert _contact(client).status == "confirmed"
+
+
+def test_last_topic_reversal_restores_lists(client: TestClient, tenant: Tenant) -> None:
+    # The last topic's link also unsubscribes globally, lists included.
+    _subscribe_and_confirm(client, tenant)
+    news, offers = _two_lists(client, tenant)
+    link = _headers(client, tenant, "topic:newsletter")["List-Unsubscribe"]
+    assert _one_click(client, link) == 200
+    assert _contact(client).status == "unsubscribed"
+
+    _reverse_ids(client, tenant, _unsubscribe_ids(client, tenant, "topic:newsletter"))
+
+    assert _contact(client).status == "confirmed"
+    assert _membership_statuses(client) == {news: "subscribed", offers: "subscribed"}
 
 
 def test_topics_frequency_pause_and_name(client: TestClient, tenant: Tenant) -> None:
