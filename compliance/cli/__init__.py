@@ -11,6 +11,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from compliance.cli import (
     bounces,
     check,
@@ -78,6 +80,21 @@ def join_base64url_values(argv: Sequence[str]) -> list[str]:
     return joined
 
 
+def describe_settings_error(error: ValidationError) -> list[str]:
+    """Return one line per invalid setting, named by its environment variable.
+
+    The value is left out, because some settings are secrets.
+    """
+    lines = []
+    for item in error.errors(include_url=False):
+        field = str(item["loc"][0]) if item["loc"] else "settings"
+        lines.append(
+            f"SENDGUARD_{field.upper()} is invalid: {item['msg']}; "
+            "fix the environment variable or unset it to use the default"
+        )
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(join_base64url_values(arguments))
@@ -86,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging("INFO" if args.command in ("serve", "worker") else "WARNING")
     try:
         settings = get_settings()
+    except ValidationError as error:
+        for line in describe_settings_error(error):
+            print(f"sendguard: error: {line}", file=sys.stderr)
+        return EXIT_USAGE
     except ValueError as error:
         print(f"sendguard: error: invalid settings: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+
 from compliance.core.settings import Settings
-from tests.support.cli import run_cli
+from tests.support.cli import BIN, environment, run_cli
 
 
 def fields(output: str) -> dict[str, str]:
@@ -51,3 +53,22 @@ def test_key_revoke_unknown_is_usage_error(settings: Settings) -> None:
     result = run_cli(settings, "key", "revoke", "no-such-key", "--sender", created["sender_id"])
 
     assert result.returncode == 2
+
+
+def test_invalid_setting_named_by_variable(settings: Settings) -> None:
+    # The raw validator output named the Python field and linked to a website.
+    env = {**environment(settings), "SENDGUARD_DATABASE_POOL_SIZE": "0"}
+
+    result = subprocess.run(
+        [str(BIN / "sendguard"), "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert "SENDGUARD_DATABASE_POOL_SIZE is invalid" in result.stderr
+    assert "greater than or equal to 1" in result.stderr
+    assert "https://" not in result.stderr
