@@ -62,7 +62,10 @@ def intake(
             N_("Too many requests from this client; wait a minute and try again."),
             retry_after_seconds=60,
         )
-    if body.type is RequestType.RECTIFICATION and body.changes is None:
+    if body.type is RequestType.RECTIFICATION and (
+        body.changes is None or not body.changes.model_dump(exclude_none=True)
+    ):
+        # {"name": null} sets a field but corrects nothing.
         raise InvalidInput("changes", N_("Field changes is missing; a rectification needs it."))
     if body.type is not RequestType.RECTIFICATION and body.changes is not None:
         raise InvalidInput(

@@ -113,7 +113,8 @@ class DsrCreate(ApiModel):
     @model_validator(mode="after")
     def _fields_fit_type(self) -> DsrCreate:
         if self.type is RequestType.RECTIFICATION:
-            if self.changes is None or not self.changes.model_fields_set:
+            # {"name": null} sets a field but corrects nothing.
+            if self.changes is None or not self.changes.model_dump(exclude_none=True):
                 raise ValueError(N_("a rectification needs 'changes' with at least one field."))
         elif self.changes is not None:
             raise ValueError(N_("'changes' belongs to rectification requests only; remove it."))

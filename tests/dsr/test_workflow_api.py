@@ -368,6 +368,17 @@ def test_rectification_changes_fields(client: TestClient, tenant: Tenant) -> Non
         assert session.exec(select(Contact)).one().country == "CA"
 
 
+def test_rectification_with_only_nulls_rejected(client: TestClient, tenant: Tenant) -> None:
+    # {"name": null} once completed a request that corrected nothing.
+    confirmed_subscriber(client, tenant, ADDRESS)
+    body = dsr("rectification", attestation=ATTESTATION, changes={"name": None})
+
+    response = client.post("/v1/dsr", json=body, headers=tenant.auth("dpo"))
+
+    assert response.status_code == 422
+    assert "changes" in response.text
+
+
 def test_rectified_address_needs_confirmation(client: TestClient, tenant: Tenant) -> None:
     confirmed_subscriber(client, tenant, ADDRESS)
     confirmed_subscriber(client, tenant, "other@example.org")
