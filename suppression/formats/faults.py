@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 
@@ -62,10 +63,33 @@ SENDGRID_GROUP_REQUIRED = Fault(
 )
 
 
+_CSV_FIELD_LIMIT = re.compile(r"field larger than field limit \((\d+)\)")
+
+
 def malformed_csv(detail: str) -> Fault:
-    # The csv module's messages describe the syntax ("',' expected after '\"'",
-    # "field larger than field limit") and never quote the data. They stay English.
-    return Fault("malformed_csv", N_("the CSV row is malformed: %(detail)s"), (("detail", detail),))
+    """Return the fault for a csv module error, in words the catalogs translate.
+
+    The module's messages describe the syntax and never quote the data, but
+    they are English only, so the known ones are mapped to our own text.
+    """
+    limit = _CSV_FIELD_LIMIT.search(detail)
+    if limit is not None:
+        return Fault(
+            "malformed_csv",
+            N_("the CSV row is malformed: a cell is longer than %(limit)s characters"),
+            (("limit", limit.group(1)),),
+        )
+    if "expected after" in detail:
+        message = N_("the CSV row is malformed: a closing quote is not followed by a delimiter")
+    elif "unexpected end of data" in detail:
+        message = N_("the CSV row is malformed: a quoted cell is not closed")
+    elif "new-line character seen in unquoted field" in detail:
+        message = N_("the CSV row is malformed: a line break is inside an unquoted cell")
+    elif "NUL" in detail:
+        message = N_("the CSV row is malformed: the line contains a NUL character")
+    else:
+        message = N_("the CSV row is malformed")
+    return Fault("malformed_csv", message)
 
 
 def missing_column(names: Iterable[str]) -> Fault:
@@ -103,9 +127,13 @@ def unknown_value(name: str, allowed: Iterable[str]) -> Fault:
     )
 
 
-def missing_array(path: str) -> Fault:
+def missing_array(paths: Iterable[str]) -> Fault:
+    # JSONPath (RFC 9535) names the places in any language: "$" is the
+    # document itself, "$.items" its "items" member.
     return Fault(
-        "unexpected_shape", N_("the JSON document has no %(path)s array"), (("path", path),)
+        "unexpected_shape",
+        N_("the JSON document has no array at any of: %(paths)s"),
+        (("paths", ", ".join(paths)),),
     )
 
 

@@ -225,8 +225,8 @@ class JsonItems:
             return
 
         if self._require_match and not self._matched:
-            expected = sorted("/".join(path) or "top-level" for path in self._arrays)
-            yield RejectedLine(1, "json", faults.missing_array(" or ".join(expected)))
+            expected = sorted(".".join(("$", *path)) for path in self._arrays)
+            yield RejectedLine(1, "json", faults.missing_array(expected))
 
     def _walk(self, path: JsonPath) -> Iterator[JsonItem]:
         start = self._buffer.peek()

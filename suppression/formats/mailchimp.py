@@ -293,6 +293,6 @@ def read_api_json(
     # A single member: its top-level scalars are all the reader needs.
     member = as_object(dict(items.envelope))
     if member is None or "email_address" not in member:
-        yield RejectedLine(1, "json", faults.missing_array("members"))
+        yield RejectedLine(1, "json", faults.missing_array(["$.members"]))
         return
     yield _api_member(1, member, options)

@@ -114,6 +114,29 @@ def test_rejected_messages_in_french(client: TestClient, tenant: Tenant) -> None
     assert "vacances" not in " ".join(messages)
 
 
+def test_parser_faults_in_french(client: TestClient, tenant: Tenant) -> None:
+    # The csv module and the JSON paths once put English words in French text.
+    cases = [
+        (b'email,reason\n"ok@example.org,unsubscribe\n', "generic_csv"),
+        (b'{"members": 3}', "generic_json"),
+    ]
+    messages = []
+    for content, name in cases:
+        response = client.post(
+            "/v1/suppressions/import",
+            content=content,
+            params={"format": name, "lang": "fr"},
+            headers=tenant.auth("sender"),
+        )
+        assert response.status_code == 200, response.text
+        messages += [item["message"] for item in response.json()["rejected"]]
+
+    assert messages == [
+        "la ligne CSV est mal formée : une cellule entre guillemets n'est pas refermée",
+        "le document JSON n'a de tableau à aucun de ces emplacements : $",
+    ]
+
+
 def test_unknown_format_is_422(client: TestClient, tenant: Tenant) -> None:
     response = client.post(
         "/v1/suppressions/import",
