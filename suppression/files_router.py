@@ -78,6 +78,9 @@ async def import_file(
     filename: Annotated[str | None, Query(max_length=255)] = None,
     reason: SuppressionReason | None = None,
     status: Annotated[str | None, Query(max_length=40)] = None,
+    # The list, group or stream id of scoped formats (a SendGrid group id),
+    # as the CLI's --scope-ref; else the readers take it from ``filename``.
+    scope_ref: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     keep_scope: bool = False,
     principal: Principal = SenderKey,
 ) -> ImportOut:
@@ -91,7 +94,7 @@ async def import_file(
     chosen = _reader_format(format, filename, body[:8192])
     reader = FORMATS[chosen].reader
     assert reader is not None
-    options = ReadOptions(filename=filename, reason=reason, status=status)
+    options = ReadOptions(filename=filename, reason=reason, status=status, scope_ref=scope_ref)
     import_options = ImportOptions(
         source=f"import:{chosen}", actor=principal.actor, keep_scope=keep_scope
     )
