@@ -79,7 +79,7 @@ async def import_file(
     reason: SuppressionReason | None = None,
     status: Annotated[str | None, Query(max_length=40)] = None,
     # The list, group or stream id of scoped formats (a SendGrid group id),
-    # as the CLI's --scope-ref; else the readers take it from ``filename``.
+    # as the CLI's --scope-ref. Without it, the readers take it from ``filename``.
     scope_ref: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     keep_scope: bool = False,
     principal: Principal = SenderKey,
