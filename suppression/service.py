@@ -156,6 +156,22 @@ def lift_by_admin(
     return lifted
 
 
+def _active_unsubscribes(
+    session: Session, sender_id: str, event_ref: str
+) -> list[SuppressionEntry]:
+    """Return the active unsubscribe entries that one event created."""
+    return list(
+        session.exec(
+            select(SuppressionEntry).where(
+                SuppressionEntry.sender_id == sender_id,
+                SuppressionEntry.event_ref == event_ref,
+                SuppressionEntry.reason == SuppressionReason.UNSUBSCRIBE.value,
+                col(SuppressionEntry.lifted_at).is_(None),
+            )
+        ).all()
+    )
+
+
 def lift_for_event(
     session: Session, sender_id: str, event_ref: str, actor: str, justification: str
 ) -> list[SuppressionEntry]:
@@ -164,14 +180,7 @@ def lift_for_event(
     Only ``unsubscribe`` entries are lifted: a complaint, an erasure or an
     objection caused by the same person stays, whatever the event was.
     """
-    entries = session.exec(
-        select(SuppressionEntry).where(
-            SuppressionEntry.sender_id == sender_id,
-            SuppressionEntry.event_ref == event_ref,
-            SuppressionEntry.reason == SuppressionReason.UNSUBSCRIBE.value,
-            col(SuppressionEntry.lifted_at).is_(None),
-        )
-    ).all()
+    entries = _active_unsubscribes(session, sender_id, event_ref)
     for entry in entries:
         entry.lifted_at = utcnow()
         entry.lifted_by = actor
@@ -198,14 +207,7 @@ def move_event_entries(
     the first is reversed and the second is not, the entry stays active and
     follows the second, so that reversing the second later lifts it.
     """
-    entries = session.exec(
-        select(SuppressionEntry).where(
-            SuppressionEntry.sender_id == sender_id,
-            SuppressionEntry.event_ref == from_ref,
-            SuppressionEntry.reason == SuppressionReason.UNSUBSCRIBE.value,
-            col(SuppressionEntry.lifted_at).is_(None),
-        )
-    ).all()
+    entries = _active_unsubscribes(session, sender_id, from_ref)
     for entry in entries:
         entry.event_ref = to_ref
         session.add(entry)

@@ -138,17 +138,17 @@ def test_parser_faults_in_french(client: TestClient, tenant: Tenant) -> None:
 
 
 def test_scope_ref_parameter_names_the_group(client: TestClient, tenant: Tenant) -> None:
-    # The fault says "give it as scope_ref", and the route once ignored it.
+    # The fault message asks for scope_ref, and the route once ignored it.
     content = b"email,created\nmartin@example.org,1700000000\n"
 
     without = upload(client, tenant, content, format="sendgrid_group_unsubscribes_csv")
-    given = upload(
+    with_group = upload(
         client, tenant, content, format="sendgrid_group_unsubscribes_csv", scope_ref="12345"
     )
 
     assert [item["fault"] for item in without["rejected"]] == ["scope_ref_required"]
-    assert given["rejected_count"] == 0
-    assert given["imported"] == 1
+    assert with_group["rejected_count"] == 0
+    assert with_group["imported"] == 1
 
 
 def test_unknown_format_is_422(client: TestClient, tenant: Tenant) -> None:
